@@ -60,12 +60,19 @@ impl From<ConnectorError> for Failure {
     }
 }
 
-pub type Outcome = Result<Success, Failure>;
+/// Boxed so `?` on a `ConnectorError` works in handlers and the happy path stays small.
+impl From<ConnectorError> for Box<Failure> {
+    fn from(error: ConnectorError) -> Self {
+        Box::new(error.into())
+    }
+}
+
+pub type Outcome = Result<Success, Box<Failure>>;
 
 pub fn succeed(payload: Value) -> Outcome {
     Ok(Success::new(payload))
 }
 
 pub fn fail(error: ConnectorError) -> Outcome {
-    Err(error.into())
+    Err(Box::new(error.into()))
 }
