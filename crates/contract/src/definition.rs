@@ -130,6 +130,63 @@ impl CommandSpec {
         }
     }
 
+    pub fn param(mut self, field: FieldSpec) -> Self {
+        self.params.push(field);
+        self
+    }
+    pub fn outputs<I: IntoIterator<Item = S>, S: Into<String>>(mut self, outputs: I) -> Self {
+        self.outputs = outputs.into_iter().map(Into::into).collect();
+        self
+    }
+    /// Takes `limit` and `cursor`.
+    pub fn paginated(mut self) -> Self {
+        self.standard.paginated = true;
+        self
+    }
+    /// Takes `fields`; the dispatcher projects the payload.
+    pub fn projection(mut self) -> Self {
+        self.standard.projection = true;
+        self
+    }
+    pub fn expandable(mut self) -> Self {
+        self.standard.expand = true;
+        self
+    }
+    /// Takes `idempotencyKey`, which the hub enforces; the write becomes safe to repeat.
+    pub fn idempotency_key(mut self) -> Self {
+        self.standard.idempotency_key = true;
+        self
+    }
+    pub fn idempotent(mut self) -> Self {
+        self.idempotent = true;
+        self
+    }
+    pub fn deprecated(mut self, message: impl Into<String>) -> Self {
+        self.deprecation = Deprecation {
+            deprecated: true,
+            deprecated_message: Some(message.into()),
+        };
+        self
+    }
+    pub fn added_in(mut self, version: impl Into<String>) -> Self {
+        self.added_in_version = Some(version.into());
+        self
+    }
+    pub fn mock_payload(mut self, scenario: impl Into<String>, payload: Value) -> Self {
+        self.mocks.push(MockScenario {
+            name: scenario.into(),
+            result: MockResult::Payload(payload),
+        });
+        self
+    }
+    pub fn mock_error(mut self, scenario: impl Into<String>, error: ConnectorError) -> Self {
+        self.mocks.push(MockScenario {
+            name: scenario.into(),
+            result: MockResult::Error(error),
+        });
+        self
+    }
+
     pub fn is_write(&self) -> bool {
         !matches!(self.access, Access::Read)
     }

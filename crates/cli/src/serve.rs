@@ -1,0 +1,178 @@
+//! Start-up: data directory, vault, store, catalog, first-run bootstrap, then serve.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use switchboard_runtime::http::{NetworkPolicy, OutboundClient, OutboundConfig};
+use switchboard_runtime::{CursorSigner, Hub, HubSettings};
+use switchboard_store::vault::{self, load_vault, MasterKey, Vault};
+use switchboard_store::Store;
+use tracing_subscriber::EnvFilter;
+
+use crate::Common;
+
+pub fn init_tracing() {
+    let filter = EnvFilter::try_from_env("SWITCHBOARD_LOG")
+        .or_else(|_| EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let json = std::env::var("SWITCHBOARD_LOG_FORMAT").is_ok_and(|f| f == "json");
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn create_data_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create data directory {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
+    Ok(())
+}
+
+fn vault_for(common: &Common) -> Result<Vault> {
+    load_vault(
+        &common.data_dir,
+        std::env::var("SWITCHBOARD_MASTER_KEY")
+            .ok()
+            .filter(|k| !k.is_empty()),
+        std::env::var("SWITCHBOARD_MASTER_KEY_PREVIOUS")
+            .ok()
+            .filter(|k| !k.is_empty()),
+    )
+    .context("cannot load the master key")
+}
+
+async fn open_store(common: &Common, vault: Vault) -> Result<Store> {
+    match common.database_url.as_deref().filter(|u| !u.is_empty()) {
+        Some(url)
+            if url.starts_with("postgres://")
+                || url.starts_with("postgresql://")
+                || url.starts_with("sqlite:") =>
+        {
+            Store::open(url, vault)
+                .await
+                .context("cannot open the database named by DATABASE_URL")
+        }
+        Some(_) => bail!("DATABASE_URL must start with postgres://, postgresql:// or sqlite:"),
+        None => Store::open_sqlite(&common.data_dir.join("switchboard.db"), vault)
+            .await
+            .context("cannot open the embedded SQLite store"),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+pub async fn serve(common: Common, listen: String) -> Result<()> {
+    create_data_dir(&common.data_dir)?;
+    let vault = vault_for(&common)?;
+    let cursor_key = vault.derive_key("switchboard cursor signing v1");
+    let store = open_store(&common, vault).await?;
+    let policy = NetworkPolicy::from_env().context("SWITCHBOARD_ALLOW_NETWORKS is invalid")?;
+    let http = OutboundClient::new(policy, OutboundConfig::default())
+        .context("cannot build the outbound HTTP client")?;
+    let hub = Hub::new(
+        store,
+        switchboard_connectors::registry(),
+        http,
+        CursorSigner::new(cursor_key),
+        HubSettings::default(),
+    );
+    hub.seed_catalog()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot seed the catalog: {e}"))?;
+    if let Some(token) = hub
+        .bootstrap()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot create the first tenant: {e}"))?
+    {
+        let path = common.data_dir.join("admin.key");
+        vault::write_key_file_text(&path, &token)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("Created the default tenant and its admin.");
+        println!(
+            "Admin API key (shown once; also saved to {}):",
+            path.display()
+        );
+        println!("{token}");
+    }
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    println!(
+        "Switchboard {} listening on http://{addr}",
+        env!("CARGO_PKG_VERSION")
+    );
+    tracing::info!(%addr, "listening");
+    switchboard_server::serve(listener, hub.clone(), shutdown_signal()).await?;
+    tokio::time::timeout(Duration::from_secs(5), hub.store().close())
+        .await
+        .ok();
+    Ok(())
+}
+
+pub async fn rotate_key(common: Common) -> Result<()> {
+    if std::env::var("SWITCHBOARD_MASTER_KEY").is_ok_and(|k| !k.is_empty()) {
+        // The key is not ours to replace: rotate under a key the operator then installs.
+        let new_key = MasterKey::generate();
+        let vault = vault_for(&common)?;
+        let store = open_store(&common, vault.clone()).await?;
+        let both = vault.rotated(new_key.clone());
+        let report = store.with_vault(both).rotate_key(new_key.clone()).await?;
+        println!(
+            "Re-encrypted {} secrets under key {}.",
+            report.reencrypted, report.new_key_id
+        );
+        println!("Set SWITCHBOARD_MASTER_KEY to the new key below and SWITCHBOARD_MASTER_KEY_PREVIOUS to the old one until every replica restarts:");
+        println!("{}", new_key.encode());
+        return Ok(());
+    }
+    create_data_dir(&common.data_dir)?;
+    let vault = vault_for(&common)?;
+    let store = open_store(&common, vault.clone()).await?;
+    let old_id = vault.primary_key_id();
+    let new_key = MasterKey::generate();
+    let key_path = common.data_dir.join("master.key");
+    let next_path = common.data_dir.join("master.key.next");
+    // The new key is on disk before any secret depends on it.
+    vault::write_key_file(&next_path, &new_key)?;
+    let both = vault.rotated(new_key.clone());
+    let report = store.with_vault(both).rotate_key(new_key).await?;
+    std::fs::rename(
+        &key_path,
+        common.data_dir.join(format!("master.key.{old_id}.retired")),
+    )?;
+    std::fs::rename(&next_path, &key_path)?;
+    store.close().await;
+    println!(
+        "Re-encrypted {} secrets: key {} replaced by {}. The old key is kept as master.key.{}.retired; delete it once backups made under it are gone.",
+        report.reencrypted, report.old_key_id, report.new_key_id, old_id
+    );
+    Ok(())
+}

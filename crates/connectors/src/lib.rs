@@ -1,0 +1,48 @@
+//! The built-in connector types, one module each, every one the same shape:
+//! a `definition()` that declares the spec and wires one handler per command.
+//! To add one, copy the closest module, edit it, and list it in `registry()`.
+
+pub mod delay;
+pub mod directory;
+pub mod http;
+
+use std::sync::Arc;
+
+use switchboard_runtime::Registry;
+
+/// Every built-in type, ready to seed the catalog and execute.
+pub fn registry() -> Registry {
+    let mut r = Registry::new();
+    r.register(Arc::new(delay::definition()));
+    r.register(Arc::new(directory::definition()));
+    r.register(Arc::new(http::definition()));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_builtin_is_well_formed() {
+        let r = super::registry();
+        let mut names: Vec<_> = r.specs().map(|s| s.name.clone()).collect();
+        names.sort();
+        assert_eq!(names, ["delay", "directory", "http"]);
+        for spec in r.specs() {
+            spec.check().unwrap();
+            for c in &spec.commands {
+                assert!(
+                    !c.description.is_empty(),
+                    "{}.{} needs a description",
+                    spec.name,
+                    c.name
+                );
+                assert!(
+                    c.mock("default").is_some(),
+                    "{}.{} needs a default mock",
+                    spec.name,
+                    c.name
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! The hub's services: what every surface (REST, MCP, CLI) calls. Tenant scoping,
+//! permissions, validation, idempotency and auditing live here, once.
+
+mod audit;
+mod catalog;
+mod connectors;
+mod execute;
+mod tenants;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use switchboard_contract::{ConnectorError, ErrorCode};
+use switchboard_store::model::Role;
+use switchboard_store::{Store, StoreError};
+
+use crate::cursor::CursorSigner;
+use crate::framework::Registry;
+use crate::http::OutboundClient;
+
+pub use audit::AuditSink;
+pub use catalog::{CatalogEntry, TypeQuery};
+pub use connectors::{ConnectorInput, ConnectorPatch, ConnectorView, SECRET_PLACEHOLDER};
+pub use execute::ExecuteRequest;
+pub use tenants::{KeyInput, KeyView, NewKey, NewTenant, NewUser, TenantInput, UserInput};
+
+/// Who is calling. Derived from an API key (later also an OAuth token).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Caller {
+    pub tenant_id: String,
+    pub user_id: String,
+    pub key_id: Option<String>,
+    pub role: Role,
+    pub platform_admin: bool,
+}
+
+impl Caller {
+    pub fn is_admin(&self) -> bool {
+        matches!(self.role, Role::Admin)
+    }
+
+    pub fn require_admin(&self, what: &str) -> Result<(), ConnectorError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(ConnectorError::new(
+                ErrorCode::Forbidden,
+                format!("{what} needs the admin role in this tenant"),
+            ))
+        }
+    }
+
+    pub fn require_platform_admin(&self, what: &str) -> Result<(), ConnectorError> {
+        if self.platform_admin {
+            Ok(())
+        } else {
+            Err(ConnectorError::new(
+                ErrorCode::Forbidden,
+                format!("{what} needs a platform admin"),
+            ))
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct HubSettings {
+    /// Per-call deadline when the caller gives none.
+    pub call_timeout: Duration,
+    /// How long an idempotency key's first result is replayed.
+    pub idempotency_ttl: Duration,
+}
+
+impl Default for HubSettings {
+    fn default() -> Self {
+        HubSettings {
+            call_timeout: Duration::from_secs(60),
+            idempotency_ttl: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// The hub: store, executable types, outbound client, cursor signer. Cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    registry: Registry,
+    http: OutboundClient,
+    cursors: CursorSigner,
+    settings: HubSettings,
+    audit: AuditSink,
+}
+
+impl Hub {
+    pub fn new(
+        store: Store,
+        registry: Registry,
+        http: OutboundClient,
+        cursors: CursorSigner,
+        settings: HubSettings,
+    ) -> Self {
+        let audit = AuditSink::spawn(store.clone());
+        Hub {
+            inner: Arc::new(Inner {
+                store,
+                registry,
+                http,
+                cursors,
+                settings,
+                audit,
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+    pub fn audit(&self) -> &AuditSink {
+        &self.inner.audit
+    }
+    pub fn settings(&self) -> &HubSettings {
+        &self.inner.settings
+    }
+
+    /// Waits until every queued audit entry is written (shutdown, tests).
+    pub async fn flush(&self) {
+        self.inner.audit.flush().await;
+    }
+}
+
+/// Store errors as the caller sees them: specific, and never a database internal.
+pub fn store_error(e: StoreError) -> ConnectorError {
+    match e {
+        StoreError::NotFound(m) => ConnectorError::not_found(m),
+        StoreError::Conflict(m) => ConnectorError::conflict(m),
+        StoreError::Invalid(m) => ConnectorError::invalid_input(m),
+        other => {
+            tracing::error!(error = %other, "store failure");
+            ConnectorError::internal("the hub's store failed; the error was logged")
+        }
+    }
+}

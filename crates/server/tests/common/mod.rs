@@ -1,0 +1,125 @@
+//! A real hub on a free 127.0.0.1 port over a throw-away store; stops when dropped.
+
+#![allow(dead_code)]
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use switchboard_runtime::http::{NetworkPolicy, OutboundClient, OutboundConfig};
+use switchboard_runtime::{CursorSigner, Hub, HubSettings};
+use switchboard_store::testing::TestDb;
+pub use switchboard_store::testing::{backends as store_backends, TestBackend};
+use tokio::sync::oneshot;
+
+pub async fn backends() -> Vec<TestBackend> {
+    store_backends()
+}
+
+pub struct TestHub {
+    pub hub: Hub,
+    pub base: String,
+    pub admin_key: String,
+    pub tenant_id: String,
+    pub client: reqwest::Client,
+    pub db: TestDb,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl TestHub {
+    pub async fn start(backend: TestBackend) -> TestHub {
+        Self::start_with_policy(backend, NetworkPolicy::new(Vec::new())).await
+    }
+
+    pub async fn start_with_policy(backend: TestBackend, policy: NetworkPolicy) -> TestHub {
+        let db = TestDb::open(backend).await;
+        let http = OutboundClient::new(policy, OutboundConfig::default()).expect("client");
+        let hub = Hub::new(
+            db.store.clone(),
+            switchboard_connectors::registry(),
+            http,
+            CursorSigner::new([9; 32]),
+            HubSettings::default(),
+        );
+        hub.seed_catalog().await.expect("seed");
+        let admin_key = hub
+            .bootstrap()
+            .await
+            .expect("bootstrap")
+            .expect("fresh store");
+        let tenant_id = hub
+            .authenticate(&admin_key)
+            .await
+            .unwrap()
+            .unwrap()
+            .tenant_id;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(switchboard_server::serve(listener, hub.clone(), async {
+            let _ = rx.await;
+        }));
+        TestHub {
+            hub,
+            base,
+            admin_key,
+            tenant_id,
+            client: reqwest::Client::new(),
+            db,
+            stop: Some(tx),
+        }
+    }
+
+    pub fn label(&self) -> &'static str {
+        self.db.backend.label()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn req_with(
+        &self,
+        method: &str,
+        path: &str,
+        key: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut rb = self.client.request(method, self.url(path)).bearer_auth(key);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let resp = rb.send().await.expect("request");
+        let status = resp.status();
+        let body = resp.json::<Value>().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.req_with("GET", path, &self.admin_key, None).await
+    }
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.req_with("POST", path, &self.admin_key, Some(body))
+            .await
+    }
+    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.req_with("PATCH", path, &self.admin_key, Some(body))
+            .await
+    }
+    pub async fn get_anon(&self, path: &str) -> (StatusCode, Value) {
+        let resp = self
+            .client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request");
+        (resp.status(), resp.json().await.unwrap_or(Value::Null))
+    }
+}
+
+impl Drop for TestHub {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
