@@ -45,8 +45,9 @@ pub struct OutboundConfig {
     pub retry_base_delay: Duration,
     /// Backoff ceiling (not applied to `Retry-After`). Default 5 s.
     pub retry_max_delay: Duration,
-    /// A `Retry-After` longer than this is not waited for: the response is
-    /// returned at once so the caller can report the hint. Default 60 s.
+    /// A `Retry-After` longer than this is not waited for: the response is returned
+    /// at once so the agent gets `rate_limited` with the hint instead of a tool call
+    /// that hangs. Default 2 s.
     pub max_retry_wait: Duration,
 }
 
@@ -60,7 +61,7 @@ impl Default for OutboundConfig {
             user_agent: concat!("switchboard/", env!("CARGO_PKG_VERSION")).to_string(),
             retry_base_delay: Duration::from_millis(200),
             retry_max_delay: Duration::from_secs(5),
-            max_retry_wait: Duration::from_secs(60),
+            max_retry_wait: Duration::from_secs(2),
         }
     }
 }
