@@ -28,27 +28,17 @@ fn entry_from_row(row: &AnyRow) -> Result<AuditEntry> {
 
 impl Store {
     pub async fn append_audit(&self, e: &NewAuditEntry) -> Result<()> {
-        let detail = e.detail.as_ref().map(cols::to_json).transpose()?;
-        sqlx::query(&format!(
-            "INSERT INTO audit_log ({AUDIT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-        ))
-        .bind(new_id())
-        .bind(&e.tenant_id)
-        .bind(&e.actor_user_id)
-        .bind(&e.actor_key_id)
-        .bind(&e.action)
-        .bind(&e.target_kind)
-        .bind(&e.target_id)
-        .bind(&e.connector_id)
-        .bind(&e.command)
-        .bind(&e.outcome)
-        .bind(&e.error_code)
-        .bind(e.duration_ms)
-        .bind(detail)
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
+        insert_audit(&self.pool, e).await
+    }
+
+    /// Writes many entries in one transaction: one commit instead of one per entry,
+    /// which is what keeps the audit writer off the tool-call path under load.
+    pub async fn append_audit_batch(&self, entries: &[NewAuditEntry]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for e in entries {
+            insert_audit(&mut *tx, e).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -91,4 +81,32 @@ impl Store {
             .map(entry_from_row)
             .collect()
     }
+}
+
+async fn insert_audit<'e, E>(executor: E, e: &NewAuditEntry) -> Result<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let detail = e.detail.as_ref().map(cols::to_json).transpose()?;
+    sqlx::query(&format!(
+        "INSERT INTO audit_log ({AUDIT_COLUMNS}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    ))
+    .bind(new_id())
+    .bind(&e.tenant_id)
+    .bind(&e.actor_user_id)
+    .bind(&e.actor_key_id)
+    .bind(&e.action)
+    .bind(&e.target_kind)
+    .bind(&e.target_id)
+    .bind(&e.connector_id)
+    .bind(&e.command)
+    .bind(&e.outcome)
+    .bind(&e.error_code)
+    .bind(e.duration_ms)
+    .bind(detail)
+    .bind(now_ms())
+    .execute(executor)
+    .await?;
+    Ok(())
 }

@@ -1,45 +1,54 @@
 //! Audit entries are queued and written by one background task, so a tool call
 //! never waits on the audit insert; `flush` drains the queue at shutdown.
 
-use std::sync::Arc;
-
 use switchboard_store::model::NewAuditEntry;
 use switchboard_store::Store;
-use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::sync::{mpsc, oneshot};
 
 enum Msg {
     Entry(Box<NewAuditEntry>),
     Flush(oneshot::Sender<()>),
 }
 
+const MAX_BATCH: usize = 256;
+
 #[derive(Clone)]
 pub struct AuditSink {
     tx: mpsc::UnboundedSender<Msg>,
-    // Held so flush is serialized with writes; the writer owns the receiver.
-    _guard: Arc<Mutex<()>>,
 }
 
 impl AuditSink {
     pub fn spawn(store: Store) -> Self {
         let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
         tokio::spawn(async move {
-            while let Some(msg) = rx.recv().await {
-                match msg {
-                    Msg::Entry(e) => {
-                        if let Err(err) = store.append_audit(&e).await {
-                            tracing::error!(error = %err, action = %e.action, "could not write audit entry");
-                        }
+            let mut batch: Vec<NewAuditEntry> = Vec::new();
+            let mut waiters = Vec::new();
+            while let Some(first) = rx.recv().await {
+                // Take whatever else is queued, up to a bound, and write it in one commit.
+                let mut next = Some(first);
+                while let Some(msg) = next {
+                    match msg {
+                        Msg::Entry(e) => batch.push(*e),
+                        Msg::Flush(done) => waiters.push(done),
                     }
-                    Msg::Flush(done) => {
-                        let _ = done.send(());
+                    next = if batch.len() < MAX_BATCH {
+                        rx.try_recv().ok()
+                    } else {
+                        None
+                    };
+                }
+                if !batch.is_empty() {
+                    if let Err(err) = store.append_audit_batch(&batch).await {
+                        tracing::error!(error = %err, entries = batch.len(), "could not write audit entries");
                     }
+                    batch.clear();
+                }
+                for done in waiters.drain(..) {
+                    let _ = done.send(());
                 }
             }
         });
-        AuditSink {
-            tx,
-            _guard: Arc::new(Mutex::new(())),
-        }
+        AuditSink { tx }
     }
 
     pub fn record(&self, entry: NewAuditEntry) {

@@ -120,6 +120,18 @@ impl Hub {
             })
     }
 
+    /// Something that can run the type. Built-ins come from the registry without a
+    /// store round trip, since they are compiled in.
+    pub(crate) async fn executor(
+        &self,
+        type_id: &str,
+    ) -> Result<Arc<dyn Connector>, ConnectorError> {
+        if let Some(c) = self.registry().get(type_id) {
+            return Ok(c);
+        }
+        self.executable_type(type_id).await.map(|(_, _, c)| c)
+    }
+
     /// The type's record, its spec and something that can run it.
     pub(crate) async fn executable_type(
         &self,

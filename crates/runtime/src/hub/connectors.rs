@@ -8,7 +8,9 @@ use switchboard_contract::validate::validate_config;
 use switchboard_contract::{ConnectorError, ConnectorSpec, ErrorCode};
 use switchboard_store::model::{ConnectorRecord, NewAuditEntry, NewConnector, Visibility};
 
-use super::{store_error, Caller, Hub};
+use std::sync::Arc;
+
+use super::{store_error, Caller, Hub, LoadedConnector};
 
 /// What every read shows in place of a stored secret; writing it back keeps the secret.
 pub const SECRET_PLACEHOLDER: &str = "********";
@@ -217,30 +219,60 @@ impl Hub {
         caller: &Caller,
         id_or_name: &str,
     ) -> Result<ConnectorRecord, ConnectorError> {
-        let store = self.store();
-        let found = match store
-            .get_connector(&caller.tenant_id, id_or_name)
-            .await
-            .map_err(store_error)?
-        {
-            Some(r) => Some(r),
-            None => store
-                .get_connector_by_name(&caller.tenant_id, id_or_name)
-                .await
-                .map_err(store_error)?,
-        };
-        match found {
-            Some(r)
-                if r.owner_user_id
-                    .as_deref()
-                    .is_none_or(|o| o == caller.user_id) =>
-            {
-                Ok(r)
+        Ok(self
+            .loaded_connector(caller, id_or_name)
+            .await?
+            .record
+            .clone())
+    }
+
+    /// The connector and its secrets, from the short-lived cache when possible.
+    pub(crate) async fn loaded_connector(
+        &self,
+        caller: &Caller,
+        id_or_name: &str,
+    ) -> Result<Arc<LoadedConnector>, ConnectorError> {
+        let key = (caller.tenant_id.clone(), id_or_name.to_string());
+        let loaded = match self.inner.connector_cache.get(&key) {
+            Some(l) => l,
+            None => {
+                let store = self.store();
+                let found = match store
+                    .get_connector(&caller.tenant_id, id_or_name)
+                    .await
+                    .map_err(store_error)?
+                {
+                    Some(r) => Some(r),
+                    None => store
+                        .get_connector_by_name(&caller.tenant_id, id_or_name)
+                        .await
+                        .map_err(store_error)?,
+                };
+                let Some(record) = found else {
+                    return Err(ConnectorError::not_found(format!(
+                        "no connector '{id_or_name}' in this tenant"
+                    )));
+                };
+                let secrets = store
+                    .connector_secrets(&record.tenant_id, &record.id)
+                    .await
+                    .map_err(store_error)?;
+                let l = Arc::new(LoadedConnector { record, secrets });
+                self.inner.connector_cache.insert(key, l.clone());
+                l
             }
-            _ => Err(ConnectorError::not_found(format!(
+        };
+        if loaded
+            .record
+            .owner_user_id
+            .as_deref()
+            .is_some_and(|o| o != caller.user_id)
+        {
+            return Err(ConnectorError::not_found(format!(
                 "no connector '{id_or_name}' in this tenant"
-            ))),
+            )));
         }
+        Ok(loaded)
     }
 
     fn may_manage(caller: &Caller, r: &ConnectorRecord) -> Result<(), ConnectorError> {
@@ -359,6 +391,7 @@ impl Hub {
         } else {
             created
         };
+        self.connectors_changed();
         self.audit_admin(caller, "connector.create", &created);
         Ok(self.view(Some(&spec), created, &secrets))
     }
@@ -460,6 +493,7 @@ impl Hub {
             .update_connector(&r, new_secrets.as_ref())
             .await
             .map_err(store_error)?;
+        self.connectors_changed();
         self.audit_admin(caller, "connector.update", &updated);
         let secrets = new_secrets.unwrap_or(stored);
         Ok(self.view(Some(&spec), updated, &secrets))
@@ -472,6 +506,7 @@ impl Hub {
             .delete_connector(&caller.tenant_id, &r.id)
             .await
             .map_err(store_error)?;
+        self.connectors_changed();
         self.audit_admin(caller, "connector.delete", &r);
         Ok(())
     }

@@ -106,10 +106,11 @@ impl Hub {
         (Envelope, Option<String>, Option<String>),
         (ConnectorError, Option<String>, Option<String>),
     > {
-        let record = self
-            .visible_connector(caller, connector)
+        let loaded = self
+            .loaded_connector(caller, connector)
             .await
             .map_err(|e| (e, None, None))?;
+        let record = &loaded.record;
         let id = Some(record.id.clone());
         let fail = |e: ConnectorError, cmd: Option<String>| (e, id.clone(), cmd);
         if !record.enabled {
@@ -121,8 +122,8 @@ impl Hub {
                 req.command.clone(),
             ));
         }
-        let (_, _, executor) = self
-            .executable_type(&record.type_id)
+        let executor = self
+            .executor(&record.type_id)
             .await
             .map_err(|e| fail(e, req.command.clone()))?;
         let command = resolve_command(executor.as_ref(), req.command.as_deref())
@@ -189,12 +190,7 @@ impl Hub {
         };
 
         let mut config = record.config.clone();
-        let secrets = self
-            .store()
-            .connector_secrets(&record.tenant_id, &record.id)
-            .await
-            .map_err(|e| fail(store_error(e), cmd.clone()))?;
-        config.extend(secrets);
+        config.extend(loaded.secrets.clone());
 
         let dispatched = dispatch(
             Dispatch {
@@ -269,6 +265,7 @@ impl Hub {
             .set_connector_status(&caller.tenant_id, &record.id, status, reason.as_deref())
             .await
             .map_err(store_error)?;
+        self.connectors_changed();
         self.audit().record(NewAuditEntry {
             tenant_id: caller.tenant_id.clone(),
             actor_user_id: Some(caller.user_id.clone()),

@@ -2,6 +2,7 @@
 //! permissions, validation, idempotency and auditing live here, once.
 
 mod audit;
+mod cache;
 mod catalog;
 mod connectors;
 mod execute;
@@ -18,6 +19,7 @@ use switchboard_store::{Store, StoreError};
 use crate::cursor::CursorSigner;
 use crate::framework::Registry;
 use crate::http::OutboundClient;
+use cache::TtlCache;
 
 pub use audit::AuditSink;
 pub use catalog::{CatalogEntry, TypeQuery};
@@ -69,6 +71,12 @@ pub struct HubSettings {
     pub call_timeout: Duration,
     /// How long an idempotency key's first result is replayed.
     pub idempotency_ttl: Duration,
+    /// How long an authenticated key is trusted without asking the store. A revoke on
+    /// this replica takes effect at once; on others within this time.
+    pub auth_cache_ttl: Duration,
+    /// How long a connector's record and secrets are reused on the call path. Changes
+    /// made on this replica take effect at once; on others within this time.
+    pub connector_cache_ttl: Duration,
 }
 
 impl Default for HubSettings {
@@ -76,6 +84,8 @@ impl Default for HubSettings {
         HubSettings {
             call_timeout: Duration::from_secs(60),
             idempotency_ttl: Duration::from_secs(24 * 3600),
+            auth_cache_ttl: Duration::from_secs(10),
+            connector_cache_ttl: Duration::from_secs(2),
         }
     }
 }
@@ -93,6 +103,16 @@ struct Inner {
     cursors: CursorSigner,
     settings: HubSettings,
     audit: AuditSink,
+    /// SHA-256 of the presented token → the caller it authenticated.
+    auth_cache: TtlCache<[u8; 32], Caller>,
+    /// (tenant, id or name) → the connector and its decrypted secrets.
+    connector_cache: TtlCache<(String, String), Arc<LoadedConnector>>,
+}
+
+/// A connector record with its decrypted secrets, as the call path needs it.
+pub(crate) struct LoadedConnector {
+    pub record: switchboard_store::model::ConnectorRecord,
+    pub secrets: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Hub {
@@ -110,6 +130,8 @@ impl Hub {
                 registry,
                 http,
                 cursors,
+                auth_cache: TtlCache::new(settings.auth_cache_ttl, 10_000),
+                connector_cache: TtlCache::new(settings.connector_cache_ttl, 10_000),
                 settings,
                 audit,
             }),
@@ -127,6 +149,11 @@ impl Hub {
     }
     pub fn settings(&self) -> &HubSettings {
         &self.inner.settings
+    }
+
+    /// Forgets cached connectors after a change, so this replica sees it at once.
+    pub(crate) fn connectors_changed(&self) {
+        self.inner.connector_cache.clear();
     }
 
     /// Waits until every queued audit entry is written (shutdown, tests).

@@ -135,12 +135,21 @@ impl Hub {
     }
 
     pub async fn authenticate(&self, token: &str) -> Result<Option<Caller>, ConnectorError> {
+        use sha2::{Digest, Sha256};
+        let fingerprint: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        if let Some(caller) = self.inner.auth_cache.get(&fingerprint) {
+            return Ok(Some(caller));
+        }
         let p = self
             .store()
             .authenticate(token)
             .await
             .map_err(store_error)?;
-        Ok(p.as_ref().map(Caller::from_principal))
+        let caller = p.as_ref().map(Caller::from_principal);
+        if let Some(c) = &caller {
+            self.inner.auth_cache.insert(fingerprint, c.clone());
+        }
+        Ok(caller)
     }
 
     pub async fn create_tenant(
@@ -274,6 +283,7 @@ impl Hub {
             .revoke_api_key(&caller.tenant_id, &key.id)
             .await
             .map_err(store_error)?;
+        self.inner.auth_cache.clear();
         self.audit_change(
             caller,
             "key.revoke",
