@@ -9,6 +9,7 @@ pub mod error;
 pub mod naming;
 pub mod outcome;
 pub mod project;
+pub mod redact;
 pub mod schema;
 pub mod standard;
 pub mod validate;

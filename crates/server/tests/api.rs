@@ -468,3 +468,40 @@ async fn openapi_document_lists_the_routes() {
     }
     assert!(doc["components"]["schemas"].get("ConnectorInput").is_some());
 }
+
+#[tokio::test]
+async fn a_secret_echoed_by_a_vendor_never_reaches_the_caller() {
+    use axum::http::HeaderMap;
+    let app = axum::Router::new().route(
+        "/echo",
+        axum::routing::get(|headers: HeaderMap| async move {
+            let auth = headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            axum::Json(json!({"youSent": auth}))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let vendor = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let backend = backends().await.remove(0);
+    let policy =
+        switchboard_runtime::http::NetworkPolicy::new(vec!["127.0.0.0/8".parse().unwrap()]);
+    let h = TestHub::start_with_policy(backend, policy).await;
+    let (s, c) = h
+        .post("/api/connectors", json!({"name": "api", "type": "http", "config": {"baseUrl": vendor, "authType": "bearer", "token": "tok-SECRET-123456"}}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    let (s, env) = h
+        .post(
+            "/api/connectors/api/execute",
+            json!({"command": "get", "params": {"path": "/echo"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{env}");
+    assert_eq!(env["data"]["body"]["youSent"], "Bearer ********");
+    assert!(!env.to_string().contains("tok-SECRET-123456"));
+}

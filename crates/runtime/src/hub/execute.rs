@@ -212,6 +212,12 @@ impl Hub {
         )
         .await;
 
+        let mut dispatched = dispatched;
+        let secret_values: Vec<&str> = loaded.secrets.values().filter_map(Value::as_str).collect();
+        if switchboard_contract::redact::redact_envelope(&mut dispatched.envelope, &secret_values) {
+            tracing::warn!(connector = %record.name, command = %command_name, "a secret value appeared in a result and was masked");
+        }
+
         if let Some((scope, key)) = idempotency {
             let transient = dispatched
                 .envelope
