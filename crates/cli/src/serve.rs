@@ -130,7 +130,13 @@ pub async fn serve(common: Common, listen: String) -> Result<()> {
         env!("CARGO_PKG_VERSION")
     );
     tracing::info!(%addr, "listening");
-    switchboard_server::serve(listener, hub.clone(), shutdown_signal()).await?;
+    switchboard_server::serve_with(
+        listener,
+        hub.clone(),
+        switchboard_server::McpSettings::from_env(),
+        shutdown_signal(),
+    )
+    .await?;
     tokio::time::timeout(Duration::from_secs(5), hub.store().close())
         .await
         .ok();

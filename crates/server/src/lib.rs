@@ -1,7 +1,8 @@
-//! The HTTP surfaces over the hub: the REST API under `/api` (and, in later issues,
-//! MCP and the web UI). Handlers stay thin: parse, call a hub service, render.
+//! The HTTP surfaces over the hub: the REST API under `/api` and MCP at `/mcp`
+//! (later the web UI). Handlers stay thin: parse, call a hub service, render.
 
 pub mod api;
+pub mod mcp;
 mod openapi;
 
 use std::future::Future;
@@ -10,7 +11,9 @@ use std::net::SocketAddr;
 use axum::Router;
 use switchboard_runtime::Hub;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
+pub use mcp::McpSettings;
 pub use openapi::ApiDoc;
 
 /// Largest request body accepted anywhere; bigger ones get 413 with a clear message.
@@ -21,22 +24,42 @@ pub struct AppState {
     pub hub: Hub,
 }
 
-pub fn router(hub: Hub) -> Router {
+/// The whole HTTP surface. `shutdown` closes MCP streams so a graceful stop never
+/// waits on a client's open SSE connection.
+pub fn router(hub: Hub, mcp: &McpSettings, shutdown: CancellationToken) -> Router {
     let state = AppState { hub };
     Router::new()
         .nest("/api", api::router(state.clone()))
+        .merge(mcp::router(state.clone(), mcp, shutdown))
         .with_state(state)
 }
 
-/// Serves until `shutdown` resolves, then drains in-flight requests and the audit queue.
+/// Serves with default settings until `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,
     hub: Hub,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(hub.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    serve_with(listener, hub, McpSettings::default(), shutdown).await
+}
+
+/// Serves until `shutdown` resolves, then drains in-flight requests and the audit queue.
+pub async fn serve_with(
+    listener: TcpListener,
+    hub: Hub,
+    mcp: McpSettings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let token = CancellationToken::new();
+    let app = router(hub.clone(), &mcp, token.clone())
+        .into_make_service_with_connect_info::<SocketAddr>();
+    let stop = token.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stop.cancel();
+    });
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move { token.cancelled().await })
         .await?;
     hub.flush().await;
     Ok(())

@@ -7,6 +7,7 @@ mod catalog;
 mod connectors;
 mod execute;
 mod tenants;
+mod tools;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +27,7 @@ pub use catalog::{CatalogEntry, TypeQuery};
 pub use connectors::{ConnectorInput, ConnectorPatch, ConnectorView, SECRET_PLACEHOLDER};
 pub use execute::ExecuteRequest;
 pub use tenants::{KeyInput, KeyView, NewKey, NewTenant, NewUser, TenantInput, UserInput};
+pub use tools::{ToolEntry, ToolIndex};
 
 /// Who is calling. Derived from an API key (later also an OAuth token).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -107,6 +109,9 @@ struct Inner {
     auth_cache: TtlCache<[u8; 32], Caller>,
     /// (tenant, id or name) → the connector and its decrypted secrets.
     connector_cache: TtlCache<(String, String), Arc<LoadedConnector>>,
+    /// (tenant, user) → the tools that caller may use.
+    tool_cache: TtlCache<(String, String), Arc<ToolIndex>>,
+    changes: tokio::sync::broadcast::Sender<()>,
 }
 
 /// A connector record with its decrypted secrets, as the call path needs it.
@@ -132,6 +137,8 @@ impl Hub {
                 cursors,
                 auth_cache: TtlCache::new(settings.auth_cache_ttl, 10_000),
                 connector_cache: TtlCache::new(settings.connector_cache_ttl, 10_000),
+                tool_cache: TtlCache::new(settings.connector_cache_ttl, 10_000),
+                changes: tokio::sync::broadcast::channel(64).0,
                 settings,
                 audit,
             }),
@@ -154,6 +161,14 @@ impl Hub {
     /// Forgets cached connectors after a change, so this replica sees it at once.
     pub(crate) fn connectors_changed(&self) {
         self.inner.connector_cache.clear();
+        self.inner.tool_cache.clear();
+        let _ = self.inner.changes.send(());
+    }
+
+    /// Fires after any connector change on this replica; MCP sessions use it to
+    /// send `notifications/tools/list_changed`.
+    pub fn subscribe_changes(&self) -> tokio::sync::broadcast::Receiver<()> {
+        self.inner.changes.subscribe()
     }
 
     /// Waits until every queued audit entry is written (shutdown, tests).

@@ -1,0 +1,115 @@
+//! The tools a caller may use: one per command of each enabled connector they can see,
+//! named `<toolPrefix>.<command>`, with both spellings resolvable.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use switchboard_contract::naming::tool_name;
+use switchboard_contract::{CommandSpec, ConnectorError, Envelope};
+
+use super::{store_error, Caller, ExecuteRequest, Hub};
+use crate::framework::RequestContext;
+
+/// One tool: which connector and command it runs.
+#[derive(Debug, Clone)]
+pub struct ToolEntry {
+    /// Canonical dotted name, `<toolPrefix>.<command>`.
+    pub name: String,
+    pub connector_id: String,
+    pub connector_name: String,
+    pub connector_description: String,
+    pub type_id: String,
+    pub command: CommandSpec,
+}
+
+impl ToolEntry {
+    /// The name with `_` instead of the dot, for clients that reject dots.
+    pub fn underscore_name(&self) -> String {
+        self.name.replacen('.', "_", 1)
+    }
+}
+
+/// A caller's tools, in a stable order, with a lookup by either spelling.
+#[derive(Debug, Default)]
+pub struct ToolIndex {
+    pub tools: Vec<ToolEntry>,
+    by_name: HashMap<String, usize>,
+}
+
+impl ToolIndex {
+    fn new(tools: Vec<ToolEntry>) -> Self {
+        let mut by_name = HashMap::new();
+        for (i, t) in tools.iter().enumerate() {
+            by_name.insert(t.name.clone(), i);
+        }
+        // Underscore spellings never shadow a dotted name.
+        for (i, t) in tools.iter().enumerate() {
+            by_name.entry(t.underscore_name()).or_insert(i);
+        }
+        ToolIndex { tools, by_name }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&ToolEntry> {
+        self.by_name.get(name).and_then(|i| self.tools.get(*i))
+    }
+}
+
+impl Hub {
+    /// The caller's tools, from a short-lived cache cleared on every connector change.
+    pub async fn tools_for(&self, caller: &Caller) -> Result<Arc<ToolIndex>, ConnectorError> {
+        let key = (caller.tenant_id.clone(), caller.user_id.clone());
+        if let Some(index) = self.inner.tool_cache.get(&key) {
+            return Ok(index);
+        }
+        let records = self
+            .store()
+            .list_connectors(&caller.tenant_id, &caller.user_id)
+            .await
+            .map_err(store_error)?;
+        let mut tools = Vec::new();
+        for r in records.into_iter().filter(|r| r.enabled) {
+            let Some(executor) = self.registry().get(&r.type_id) else {
+                continue;
+            };
+            for c in &executor.spec().commands {
+                let Ok(name) = tool_name(&r.tool_prefix, &c.name) else {
+                    continue;
+                };
+                tools.push(ToolEntry {
+                    name,
+                    connector_id: r.id.clone(),
+                    connector_name: r.name.clone(),
+                    connector_description: r.description.clone(),
+                    type_id: r.type_id.clone(),
+                    command: c.clone(),
+                });
+            }
+        }
+        tools.sort_by(|a, b| a.name.cmp(&b.name));
+        let index = Arc::new(ToolIndex::new(tools));
+        self.inner.tool_cache.insert(key, index.clone());
+        Ok(index)
+    }
+
+    /// Runs a tool by name (either spelling). `None` when the caller has no such tool.
+    pub async fn call_tool(
+        &self,
+        caller: &Caller,
+        name: &str,
+        params: serde_json::Map<String, serde_json::Value>,
+        ctx: Option<RequestContext>,
+    ) -> Result<Option<Envelope>, ConnectorError> {
+        let index = self.tools_for(caller).await?;
+        let Some(tool) = index.get(name) else {
+            return Ok(None);
+        };
+        let req = ExecuteRequest {
+            command: Some(tool.command.name.clone()),
+            params,
+            variables: Default::default(),
+        };
+        Ok(Some(
+            self.execute(caller, &tool.connector_id, req, ctx).await,
+        ))
+    }
+}

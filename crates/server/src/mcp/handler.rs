@@ -1,0 +1,210 @@
+//! The MCP server handler: one per session (2025-11-25) or per request (2026-07-28).
+//! Every method finds the caller in the HTTP request rmcp hands over, asks the hub,
+//! and renders the answer in MCP's shapes.
+
+// `logging/setLevel` is deprecated by SEP-2577 for 2026-07-28 but still part of
+// 2025-11-25, which most clients speak; we keep serving it.
+#![allow(deprecated)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ListToolsResult, LoggingLevel, PaginatedRequestParams, ProgressNotificationParam,
+    ServerCapabilities, ServerConfig, SetLevelRequestParams,
+};
+use rmcp::service::{NotificationContext, RequestContext};
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use switchboard_runtime::{Caller, Hub, Progress, RequestContext as CallContext};
+
+use super::tools::{render, Naming};
+
+/// Tools per `tools/list` page; clients follow `nextCursor` for more.
+const PAGE_SIZE: usize = 500;
+
+#[derive(Clone)]
+pub struct McpFrontend {
+    hub: Hub,
+    /// Set for stdio, where there is no HTTP request to carry the caller.
+    fixed: Option<(Caller, Naming)>,
+    log_level: Arc<Mutex<LoggingLevel>>,
+}
+
+impl McpFrontend {
+    pub fn new(hub: Hub) -> Self {
+        McpFrontend {
+            hub,
+            fixed: None,
+            log_level: Arc::new(Mutex::new(LoggingLevel::Info)),
+        }
+    }
+
+    /// A frontend bound to one caller, for transports without HTTP (stdio).
+    pub fn for_caller(hub: Hub, caller: Caller, naming: Naming) -> Self {
+        McpFrontend {
+            fixed: Some((caller, naming)),
+            ..Self::new(hub)
+        }
+    }
+
+    fn caller(&self, extensions: &rmcp::model::Extensions) -> Result<(Caller, Naming), McpError> {
+        if let Some(fixed) = &self.fixed {
+            return Ok(fixed.clone());
+        }
+        let parts = extensions
+            .get::<http::request::Parts>()
+            .ok_or_else(|| McpError::internal_error("request carries no HTTP context", None))?;
+        let caller = parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| McpError::invalid_request("not authenticated", None))?;
+        Ok((caller, Naming::from_query(parts.uri.query())))
+    }
+}
+
+fn hub_error(e: switchboard_contract::ConnectorError) -> McpError {
+    McpError::internal_error(e.message, None)
+}
+
+impl ServerHandler for McpFrontend {
+    fn get_info(&self) -> ServerConfig {
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_tool_list_changed()
+            .enable_logging()
+            .build();
+        let mut info = Implementation::new("switchboard", env!("CARGO_PKG_VERSION"));
+        info.title = Some("Switchboard".into());
+        info.description = Some("Connector hub: your team's systems as MCP tools.".into());
+        ServerConfig::new(capabilities)
+            .with_server_info(info)
+            .with_instructions(
+                "Tools are named <connector>.<command> (or <connector>_<command> with naming=underscore). \
+                 Every result is an envelope {ok, data | error, meta, nextCursor}: when nextCursor is present, \
+                 pass it back as `cursor` for more. Errors carry a code (invalid_input, not_found, unauthorized, \
+                 forbidden, rate_limited with retryAfterMs, conflict, upstream_error, timeout, unavailable, internal). \
+                 Writes accept idempotencyKey so a retry never writes twice.",
+            )
+    }
+
+    async fn list_tools(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        let (caller, naming) = self.caller(&context.extensions)?;
+        let index = self.hub.tools_for(&caller).await.map_err(hub_error)?;
+        let start = match request.and_then(|r| r.cursor) {
+            None => 0,
+            Some(c) => c
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n <= index.tools.len())
+                .ok_or_else(|| McpError::invalid_params("invalid cursor for tools/list", None))?,
+        };
+        let page: Vec<_> = index
+            .tools
+            .iter()
+            .skip(start)
+            .take(PAGE_SIZE)
+            .map(|t| render(t, naming))
+            .collect();
+        let end = start + page.len();
+        let mut result = ListToolsResult::with_all_items(page)
+            .with_ttl_ms(0)
+            .with_cache_scope(rmcp::model::CacheScope::Private);
+        if end < index.tools.len() {
+            result.next_cursor = Some(end.to_string());
+        }
+        Ok(result)
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let (caller, _) = self.caller(&context.extensions)?;
+        let mut ctx = CallContext::new(
+            uuid::Uuid::now_v7().simple().to_string(),
+            self.hub.settings().call_timeout,
+        );
+        ctx.cancel = context.ct.clone();
+        if let Some(token) = context.meta.get_progress_token() {
+            ctx.progress = progress_sink(context.peer.clone(), token);
+        }
+        let args = request.arguments.unwrap_or_default();
+        let envelope = self
+            .hub
+            .call_tool(&caller, &request.name, args, Some(ctx))
+            .await
+            .map_err(hub_error)?
+            .ok_or_else(|| {
+                McpError::invalid_params(
+                    format!(
+                        "unknown tool '{}': call tools/list to see the tools you can use",
+                        request.name
+                    ),
+                    None,
+                )
+            })?;
+        let value = envelope.to_value();
+        let text = serde_json::to_string(&value).unwrap_or_default();
+        let mut result = if envelope.ok {
+            CallToolResult::success(vec![ContentBlock::text(text)])
+        } else {
+            CallToolResult::error(vec![ContentBlock::text(text)])
+        };
+        result.structured_content = Some(value);
+        Ok(result.into())
+    }
+
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        if let Ok(mut level) = self.log_level.lock() {
+            *level = request.level;
+        }
+        Ok(())
+    }
+
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        // Sessions of the 2025-11-25 revision hear about connector changes.
+        let mut changes = self.hub.subscribe_changes();
+        let peer = context.peer.clone();
+        tokio::spawn(async move {
+            use tokio::sync::broadcast::error::RecvError;
+            while let Ok(()) | Err(RecvError::Lagged(_)) = changes.recv().await {
+                if peer.notify_tool_list_changed().await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}
+
+/// Forwards a handler's progress to the client in order, as `notifications/progress`.
+fn progress_sink(peer: rmcp::Peer<RoleServer>, token: rmcp::model::ProgressToken) -> Progress {
+    let (tx, mut rx) =
+        tokio::sync::mpsc::unbounded_channel::<switchboard_runtime::framework::ProgressUpdate>();
+    tokio::spawn(async move {
+        while let Some(u) = rx.recv().await {
+            let mut p = ProgressNotificationParam::new(token.clone(), u.progress);
+            p.total = u.total;
+            p.message = u.message;
+            if tokio::time::timeout(Duration::from_secs(5), peer.notify_progress(p))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    Progress::new(move |u| {
+        let _ = tx.send(u);
+    })
+}

@@ -1,0 +1,85 @@
+//! Rendering hub tools as MCP tools, under the caller's naming mode.
+
+use std::sync::{Arc, LazyLock};
+
+use rmcp::model::{JsonObject, Tool, ToolAnnotations};
+use switchboard_contract::Envelope;
+use switchboard_runtime::hub::ToolEntry;
+
+/// How tool names are spelled for a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Naming {
+    /// `jira.search_issues`
+    #[default]
+    Dot,
+    /// `jira_search_issues`, for clients that accept only `[A-Za-z0-9_-]`.
+    Underscore,
+}
+
+impl Naming {
+    /// From a `naming=` query parameter; unknown values fall back to dots.
+    pub fn from_query(query: Option<&str>) -> Naming {
+        let wanted = query
+            .unwrap_or("")
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == "naming")
+            .map(|(_, v)| v);
+        match wanted {
+            Some("underscore") => Naming::Underscore,
+            _ => Naming::Dot,
+        }
+    }
+
+    pub fn spell(self, entry: &ToolEntry) -> String {
+        match self {
+            Naming::Dot => entry.name.clone(),
+            Naming::Underscore => entry.underscore_name(),
+        }
+    }
+}
+
+static OUTPUT_SCHEMA: LazyLock<Arc<JsonObject>> = LazyLock::new(|| {
+    Arc::new(
+        Envelope::json_schema()
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+    )
+});
+
+/// One MCP tool for a hub tool: schema from the framework, envelope as output schema,
+/// annotations from the command's access, a description an agent can act on.
+pub fn render(entry: &ToolEntry, naming: Naming) -> Tool {
+    let c = &entry.command;
+    let mut description = c.description.clone();
+    if c.deprecation.deprecated {
+        description.push_str(&format!(
+            " DEPRECATED: {}",
+            c.deprecation
+                .deprecated_message
+                .as_deref()
+                .unwrap_or("avoid in new work")
+        ));
+    }
+    description.push_str(&format!(
+        " [connector '{}', type {}]",
+        entry.connector_name, entry.type_id
+    ));
+    let schema = c.input_schema().as_object().cloned().unwrap_or_default();
+    let mut tool = Tool::new(naming.spell(entry), description, Arc::new(schema));
+    tool.title = Some(format!(
+        "{} {}",
+        entry.connector_name,
+        c.name.replace('_', " ")
+    ));
+    tool.output_schema = Some(OUTPUT_SCHEMA.clone());
+    let a = c.annotations();
+    let mut annotations = ToolAnnotations::default();
+    annotations.read_only_hint = Some(a.read_only_hint);
+    annotations.destructive_hint = Some(a.destructive_hint);
+    annotations.idempotent_hint = Some(a.idempotent_hint);
+    annotations.open_world_hint = Some(a.open_world_hint);
+    tool.annotations = Some(annotations);
+    tool
+}

@@ -1,0 +1,418 @@
+//! MCP at /mcp over real HTTP: both protocol revisions, naming modes, auth, Host and
+//! Origin checks, errors, tenant isolation, progress.
+
+mod common;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use common::{backends, TestHub};
+
+const LEGACY: &str = "2025-11-25";
+const CURRENT: &str = "2026-07-28";
+
+/// A minimal JSON-RPC client that speaks either revision and reads SSE or JSON answers.
+struct Mcp<'a> {
+    h: &'a TestHub,
+    path: String,
+    key: Option<String>,
+    session: Option<String>,
+    version: &'static str,
+}
+
+struct Answer {
+    status: StatusCode,
+    /// Every JSON-RPC message in the answer (notifications, then the response).
+    messages: Vec<Value>,
+}
+
+impl Answer {
+    fn response(&self) -> &Value {
+        self.messages
+            .iter()
+            .find(|m| {
+                m.get("id").is_some() && (m.get("result").is_some() || m.get("error").is_some())
+            })
+            .unwrap_or(&Value::Null)
+    }
+    fn result(&self) -> &Value {
+        &self.response()["result"]
+    }
+}
+
+fn parse_body(body: &str) -> Vec<Value> {
+    if let Ok(v) = serde_json::from_str::<Value>(body) {
+        return vec![v];
+    }
+    body.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+        .collect()
+}
+
+impl<'a> Mcp<'a> {
+    fn new(h: &'a TestHub, path: &str, version: &'static str) -> Self {
+        Mcp {
+            h,
+            path: path.into(),
+            key: Some(h.admin_key.clone()),
+            session: None,
+            version,
+        }
+    }
+
+    async fn send(&self, method: &str, params: Value, extra: &[(&str, &str)]) -> Answer {
+        let mut params = params;
+        if self.version == CURRENT && method != "initialize" {
+            params["_meta"] = json!({
+                "io.modelcontextprotocol/protocolVersion": CURRENT,
+                "io.modelcontextprotocol/clientInfo": {"name": "test", "version": "1"},
+                "io.modelcontextprotocol/clientCapabilities": {}
+            });
+        }
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let mut rb = self
+            .h
+            .client
+            .post(self.h.url(&self.path))
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", self.version);
+        if self.version == CURRENT {
+            rb = rb.header("mcp-method", method);
+            if let Some(name) = body["params"]["name"].as_str() {
+                rb = rb.header("mcp-name", name);
+            }
+        }
+        if let Some(k) = &self.key {
+            rb = rb.bearer_auth(k);
+        }
+        if let Some(s) = &self.session {
+            rb = rb.header("mcp-session-id", s);
+        }
+        for (k, v) in extra {
+            rb = rb.header(*k, *v);
+        }
+        let resp = rb.json(&body).send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        Answer {
+            status,
+            messages: parse_body(&text),
+        }
+    }
+
+    /// The 2025-11-25 handshake: initialize, keep the session id, send initialized.
+    async fn initialize(&mut self) -> Value {
+        let body = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": LEGACY, "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}});
+        let resp = self
+            .h
+            .client
+            .post(self.h.url(&self.path))
+            .bearer_auth(self.key.as_deref().unwrap_or(""))
+            .header("accept", "application/json, text/event-stream")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        self.session = resp
+            .headers()
+            .get("mcp-session-id")
+            .map(|v| v.to_str().unwrap().to_string());
+        assert!(
+            self.session.is_some(),
+            "2025-11-25 sessions get an Mcp-Session-Id"
+        );
+        let messages = parse_body(&resp.text().await.unwrap());
+        let mut note = self
+            .h
+            .client
+            .post(self.h.url(&self.path))
+            .bearer_auth(self.key.as_deref().unwrap_or(""))
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", LEGACY);
+        if let Some(s) = &self.session {
+            note = note.header("mcp-session-id", s);
+        }
+        let r = note
+            .json(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+        messages.into_iter().next().unwrap_or(Value::Null)
+    }
+
+    async fn tool_names(&self) -> Vec<String> {
+        let a = self.send("tools/list", json!({}), &[]).await;
+        assert_eq!(a.status, StatusCode::OK);
+        a.result()["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+async fn hub_with_directory() -> TestHub {
+    let h = TestHub::start(backends().await.remove(0)).await;
+    let (s, _) = h
+        .post(
+            "/api/connectors",
+            json!({"name": "people", "type": "directory"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    h
+}
+
+#[tokio::test]
+async fn both_revisions_list_and_call_with_both_spellings() {
+    let h = hub_with_directory().await;
+    for version in [LEGACY, CURRENT] {
+        let mut mcp = Mcp::new(&h, "/mcp", version);
+        if version == LEGACY {
+            let init = mcp.initialize().await;
+            assert_eq!(init["result"]["serverInfo"]["name"], "switchboard");
+        } else {
+            let d = mcp.send("server/discover", json!({}), &[]).await;
+            assert_eq!(d.status, StatusCode::OK);
+            assert!(d.result()["supportedVersions"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(CURRENT)));
+        }
+        let names = mcp.tool_names().await;
+        for t in [
+            "directory.health",
+            "directory.lookup",
+            "directory.list",
+            "directory.create",
+            "directory.echo",
+        ] {
+            assert!(names.contains(&t.to_string()), "{version}: {names:?}");
+        }
+        // Either spelling calls the tool.
+        for name in ["directory.lookup", "directory_lookup"] {
+            let a = mcp
+                .send(
+                    "tools/call",
+                    json!({"name": name, "arguments": {"id": "E007"}}),
+                    &[],
+                )
+                .await;
+            let r = a.result();
+            assert_eq!(
+                r["structuredContent"]["ok"], true,
+                "{version} {name}: {:?}",
+                a.messages
+            );
+            assert_eq!(r["structuredContent"]["data"]["id"], "E007");
+            assert!(!r.get("isError").and_then(Value::as_bool).unwrap_or(false));
+            let text: Value =
+                serde_json::from_str(r["content"][0]["text"].as_str().unwrap()).unwrap();
+            assert_eq!(text, r["structuredContent"]);
+        }
+        // Underscore naming lists underscore names only.
+        let mut under = Mcp::new(&h, "/mcp?naming=underscore", version);
+        if version == LEGACY {
+            under.initialize().await;
+        }
+        let names = under.tool_names().await;
+        assert!(
+            names.contains(&"directory_lookup".to_string())
+                && names.iter().all(|n| !n.contains('.')),
+            "{names:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn tool_metadata_carries_schemas_and_annotations() {
+    let h = hub_with_directory().await;
+    let mcp = Mcp::new(&h, "/mcp", CURRENT);
+    let a = mcp.send("tools/list", json!({}), &[]).await;
+    let tools = a.result()["tools"].as_array().unwrap().clone();
+    let create = tools
+        .iter()
+        .find(|t| t["name"] == "directory.create")
+        .unwrap();
+    assert_eq!(create["annotations"]["readOnlyHint"], false);
+    assert!(create["inputSchema"]["properties"]
+        .get("idempotencyKey")
+        .is_some());
+    assert_eq!(
+        create["inputSchema"]["required"],
+        json!(["name", "email", "department"])
+    );
+    assert!(create["outputSchema"]["properties"].get("ok").is_some());
+    let lookup = tools
+        .iter()
+        .find(|t| t["name"] == "directory.lookup")
+        .unwrap();
+    assert_eq!(lookup["annotations"]["readOnlyHint"], true);
+    assert_eq!(a.result()["cacheScope"], "private");
+}
+
+#[tokio::test]
+async fn errors_take_the_shape_the_spec_names() {
+    let h = hub_with_directory().await;
+    for version in [LEGACY, CURRENT] {
+        let mut mcp = Mcp::new(&h, "/mcp", version);
+        if version == LEGACY {
+            mcp.initialize().await;
+        }
+        // Arguments that break the schema: a result with isError, the envelope says why.
+        let a = mcp
+            .send(
+                "tools/call",
+                json!({"name": "directory.lookup", "arguments": {"id": 7}}),
+                &[],
+            )
+            .await;
+        assert_eq!(a.result()["isError"], true, "{:?}", a.messages);
+        assert_eq!(
+            a.result()["structuredContent"]["error"]["code"],
+            "invalid_input"
+        );
+        // An unknown tool: a JSON-RPC error -32602.
+        let a = mcp
+            .send(
+                "tools/call",
+                json!({"name": "nope.nothing", "arguments": {}}),
+                &[],
+            )
+            .await;
+        assert_eq!(a.response()["error"]["code"], -32602, "{:?}", a.messages);
+        assert!(a.response()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("tools/list"));
+    }
+    // No key, or a bad one: 401 with WWW-Authenticate.
+    for key in [None, Some("sb_nope_nope".to_string())] {
+        let mut mcp = Mcp::new(&h, "/mcp", CURRENT);
+        mcp.key = key;
+        let a = mcp.send("tools/list", json!({}), &[]).await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    }
+    let resp = h
+        .client
+        .post(h.url("/mcp"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.headers().get("www-authenticate").is_some());
+    // A foreign Origin or Host: 403 (DNS-rebinding defence).
+    let mcp = Mcp::new(&h, "/mcp", CURRENT);
+    let a = mcp
+        .send(
+            "tools/list",
+            json!({}),
+            &[("origin", "https://evil.example")],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    let a = mcp
+        .send("tools/list", json!({}), &[("host", "evil.example")])
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    let a = mcp
+        .send(
+            "tools/list",
+            json!({}),
+            &[("origin", "http://localhost:3000")],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+    // Mismatched Mcp-Method: 400 with -32020.
+    let a = mcp
+        .send("tools/list", json!({}), &[("mcp-method", "tools/call")])
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    // A stale session id: 404 so the client re-initializes.
+    let mut stale = Mcp::new(&h, "/mcp", LEGACY);
+    stale.session = Some("00000000-0000-0000-0000-000000000000".into());
+    let a = stale.send("tools/list", json!({}), &[]).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn another_tenants_tools_are_invisible_and_uncallable() {
+    let h = hub_with_directory().await;
+    let (_, t2) = h.post("/api/tenants", json!({"name": "globex"})).await;
+    let mut other = Mcp::new(&h, "/mcp", CURRENT);
+    other.key = Some(t2["data"]["apiKey"].as_str().unwrap().to_string());
+    assert!(other.tool_names().await.is_empty());
+    let a = other
+        .send(
+            "tools/call",
+            json!({"name": "directory.lookup", "arguments": {"id": "E001"}}),
+            &[],
+        )
+        .await;
+    assert_eq!(a.response()["error"]["code"], -32602);
+}
+
+#[tokio::test]
+async fn progress_notifications_reach_the_client() {
+    let h = TestHub::start(backends().await.remove(0)).await;
+    let (s, _) = h
+        .post("/api/connectors", json!({"name": "wait", "type": "delay"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let mut mcp = Mcp::new(&h, "/mcp", LEGACY);
+    mcp.initialize().await;
+    let a = mcp
+        .send("tools/call", json!({"name": "delay.wait", "arguments": {"delayMs": 300}, "_meta": {"progressToken": "p-1"}}), &[])
+        .await;
+    let progress: Vec<&Value> = a
+        .messages
+        .iter()
+        .filter(|m| m["method"] == "notifications/progress")
+        .collect();
+    assert!(progress.len() >= 2, "{:?}", a.messages);
+    assert!(progress
+        .iter()
+        .all(|p| p["params"]["progressToken"] == "p-1"));
+    assert_eq!(a.result()["structuredContent"]["data"]["delayedMs"], 300);
+}
+
+#[tokio::test]
+async fn list_changes_reach_open_sessions() {
+    let h = hub_with_directory().await;
+    let mut mcp = Mcp::new(&h, "/mcp", LEGACY);
+    mcp.initialize().await;
+    // Open the session's GET stream, then change the connectors.
+    let mut stream = h
+        .client
+        .get(h.url("/mcp"))
+        .bearer_auth(&h.admin_key)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", mcp.session.clone().unwrap())
+        .header("mcp-protocol-version", LEGACY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let (s, _) = h
+        .post("/api/connectors", json!({"name": "wait", "type": "delay"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !seen.contains("notifications/tools/list_changed") {
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
+            .await
+            .expect("list_changed in time")
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(mcp.tool_names().await.contains(&"delay.wait".to_string()));
+}
