@@ -347,7 +347,12 @@ async fn another_tenants_tools_are_invisible_and_uncallable() {
     let (_, t2) = h.post("/api/tenants", json!({"name": "globex"})).await;
     let mut other = Mcp::new(&h, "/mcp", CURRENT);
     other.key = Some(t2["data"]["apiKey"].as_str().unwrap().to_string());
-    assert!(other.tool_names().await.is_empty());
+    // Only the hub's own discovery tools: none of tenant 1's connectors.
+    assert!(other
+        .tool_names()
+        .await
+        .iter()
+        .all(|n| n.starts_with("switchboard.")));
     let a = other
         .send(
             "tools/call",
@@ -415,4 +420,67 @@ async fn list_changes_reach_open_sessions() {
         seen.push_str(&String::from_utf8_lossy(&chunk));
     }
     assert!(mcp.tool_names().await.contains(&"delay.wait".to_string()));
+}
+
+#[tokio::test]
+async fn discovery_tools_find_connectors_and_tools() {
+    let h = hub_with_directory().await;
+    let mcp = Mcp::new(&h, "/mcp", CURRENT);
+    let names = mcp.tool_names().await;
+    assert!(
+        names.contains(&"switchboard.tools.search".to_string())
+            && names.contains(&"switchboard.connectors.list".to_string())
+    );
+
+    let a = mcp.send("tools/call", json!({"name": "switchboard.tools.search", "arguments": {"task": "find an employee by their email address", "limit": 3}}), &[]).await;
+    let tools = a.result()["structuredContent"]["data"]["tools"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(tools[0]["name"], "directory.lookup", "{tools:?}");
+    assert!(tools[0]["inputSchema"]["properties"].get("email").is_some());
+
+    let under = Mcp::new(&h, "/mcp?naming=underscore", CURRENT);
+    let a = under
+        .send(
+            "tools/call",
+            json!({"name": "switchboard_tools_search", "arguments": {"task": "list employees"}}),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        a.result()["structuredContent"]["data"]["tools"][0]["name"],
+        "directory_list"
+    );
+
+    let a = mcp
+        .send(
+            "tools/call",
+            json!({"name": "switchboard.tools.search", "arguments": {}}),
+            &[],
+        )
+        .await;
+    assert_eq!(a.result()["isError"], true);
+    assert!(a.result()["structuredContent"]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("task"));
+
+    let a = mcp
+        .send(
+            "tools/call",
+            json!({"name": "switchboard.connectors.list", "arguments": {}}),
+            &[],
+        )
+        .await;
+    let connectors = a.result()["structuredContent"]["data"]["connectors"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let dir = connectors
+        .iter()
+        .find(|c| c["connector_id"] == "directory")
+        .unwrap();
+    assert_eq!(dir["tool_prefix"], "directory");
+    assert_eq!(dir["configured"][0]["name"], "people");
 }

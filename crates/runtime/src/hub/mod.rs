@@ -6,6 +6,7 @@ mod cache;
 mod catalog;
 mod connectors;
 mod execute;
+mod search;
 mod tenants;
 mod tools;
 
@@ -26,6 +27,7 @@ pub use audit::AuditSink;
 pub use catalog::{CatalogEntry, TypeQuery};
 pub use connectors::{ConnectorInput, ConnectorPatch, ConnectorView, SECRET_PLACEHOLDER};
 pub use execute::ExecuteRequest;
+pub use search::search as search_tools;
 pub use tenants::{KeyInput, KeyView, NewKey, NewTenant, NewUser, TenantInput, UserInput};
 pub use tools::{ToolEntry, ToolIndex};
 

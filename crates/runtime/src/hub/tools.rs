@@ -37,7 +37,7 @@ pub struct ToolIndex {
 }
 
 impl ToolIndex {
-    fn new(tools: Vec<ToolEntry>) -> Self {
+    pub fn from_tools(tools: Vec<ToolEntry>) -> Self {
         let mut by_name = HashMap::new();
         for (i, t) in tools.iter().enumerate() {
             by_name.insert(t.name.clone(), i);
@@ -86,7 +86,7 @@ impl Hub {
             }
         }
         tools.sort_by(|a, b| a.name.cmp(&b.name));
-        let index = Arc::new(ToolIndex::new(tools));
+        let index = Arc::new(ToolIndex::from_tools(tools));
         self.inner.tool_cache.insert(key, index.clone());
         Ok(index)
     }

@@ -18,6 +18,7 @@ use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use switchboard_runtime::{Caller, Hub, Progress, RequestContext as CallContext};
 
+use super::discovery;
 use super::tools::{render, Naming};
 
 /// Tools per `tools/list` page; clients follow `nextCursor` for more.
@@ -101,12 +102,13 @@ impl ServerHandler for McpFrontend {
             Some(c) => c
                 .parse::<usize>()
                 .ok()
-                .filter(|n| *n <= index.tools.len())
+                .filter(|n| *n <= discovery::entries().len() + index.tools.len())
                 .ok_or_else(|| McpError::invalid_params("invalid cursor for tools/list", None))?,
         };
-        let page: Vec<_> = index
-            .tools
-            .iter()
+        // The hub's discovery tools come first, then the caller's connector tools.
+        let all = discovery::entries().iter().chain(index.tools.iter());
+        let total = discovery::entries().len() + index.tools.len();
+        let page: Vec<_> = all
             .skip(start)
             .take(PAGE_SIZE)
             .map(|t| render(t, naming))
@@ -115,7 +117,7 @@ impl ServerHandler for McpFrontend {
         let mut result = ListToolsResult::with_all_items(page)
             .with_ttl_ms(0)
             .with_cache_scope(rmcp::model::CacheScope::Private);
-        if end < index.tools.len() {
+        if end < total {
             result.next_cursor = Some(end.to_string());
         }
         Ok(result)
@@ -126,7 +128,7 @@ impl ServerHandler for McpFrontend {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let (caller, _) = self.caller(&context.extensions)?;
+        let (caller, naming) = self.caller(&context.extensions)?;
         let mut ctx = CallContext::new(
             uuid::Uuid::now_v7().simple().to_string(),
             self.hub.settings().call_timeout,
@@ -136,20 +138,23 @@ impl ServerHandler for McpFrontend {
             ctx.progress = progress_sink(context.peer.clone(), token);
         }
         let args = request.arguments.unwrap_or_default();
-        let envelope = self
-            .hub
-            .call_tool(&caller, &request.name, args, Some(ctx))
-            .await
-            .map_err(hub_error)?
-            .ok_or_else(|| {
-                McpError::invalid_params(
-                    format!(
-                        "unknown tool '{}': call tools/list to see the tools you can use",
-                        request.name
-                    ),
-                    None,
-                )
-            })?;
+        let envelope = if let Some(entry) = discovery::find(&request.name) {
+            discovery::call(&self.hub, &caller, naming, entry, args).await
+        } else {
+            self.hub
+                .call_tool(&caller, &request.name, args, Some(ctx))
+                .await
+                .map_err(hub_error)?
+                .ok_or_else(|| {
+                    McpError::invalid_params(
+                        format!(
+                            "unknown tool '{}': call tools/list to see the tools you can use",
+                            request.name
+                        ),
+                        None,
+                    )
+                })?
+        };
         let value = envelope.to_value();
         let text = serde_json::to_string(&value).unwrap_or_default();
         let mut result = if envelope.ok {

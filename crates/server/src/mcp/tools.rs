@@ -34,7 +34,7 @@ impl Naming {
     pub fn spell(self, entry: &ToolEntry) -> String {
         match self {
             Naming::Dot => entry.name.clone(),
-            Naming::Underscore => entry.underscore_name(),
+            Naming::Underscore => entry.name.replace('.', "_"),
         }
     }
 }
