@@ -41,6 +41,19 @@ enum Command {
         #[arg(long, env = "SWITCHBOARD_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
     },
+    /// Serve MCP over stdio, for desktop clients that launch a command. Authenticates
+    /// with SWITCHBOARD_API_KEY against the same store `serve` uses.
+    Mcp {
+        #[command(flatten)]
+        common: Common,
+        /// The API key whose tools to serve.
+        #[arg(long, env = "SWITCHBOARD_API_KEY", hide_env_values = true)]
+        api_key: String,
+        /// Tool names as `directory_lookup` (underscore, the default here because
+        /// desktop clients such as Claude Desktop reject dots) or `directory.lookup` (dot).
+        #[arg(long, value_parser = ["underscore", "dot"], default_value = "underscore")]
+        naming: String,
+    },
     /// Re-encrypt every stored secret under a new master key.
     RotateKey {
         #[command(flatten)]
@@ -65,6 +78,11 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Serve { common, listen } => serve::serve(common, listen).await,
             Command::RotateKey { common } => serve::rotate_key(common).await,
+            Command::Mcp {
+                common,
+                api_key,
+                naming,
+            } => serve::mcp_stdio(common, api_key, naming).await,
         }
     });
     match result {

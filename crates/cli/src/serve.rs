@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use switchboard_runtime::http::{NetworkPolicy, OutboundClient, OutboundConfig};
 use switchboard_runtime::{CursorSigner, Hub, HubSettings};
+use switchboard_server::mcp::{McpFrontend, Naming};
 use switchboard_store::vault::{self, load_vault, MasterKey, Vault};
 use switchboard_store::Store;
 use tracing_subscriber::EnvFilter;
@@ -88,11 +89,12 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests");
 }
 
-pub async fn serve(common: Common, listen: String) -> Result<()> {
+/// Vault, store, outbound client and registry: the hub every command runs on.
+async fn open_hub(common: &Common) -> Result<Hub> {
     create_data_dir(&common.data_dir)?;
-    let vault = vault_for(&common)?;
+    let vault = vault_for(common)?;
     let cursor_key = vault.derive_key("switchboard cursor signing v1");
-    let store = open_store(&common, vault).await?;
+    let store = open_store(common, vault).await?;
     let policy = NetworkPolicy::from_env().context("SWITCHBOARD_ALLOW_NETWORKS is invalid")?;
     let http = OutboundClient::new(policy, OutboundConfig::default())
         .context("cannot build the outbound HTTP client")?;
@@ -106,6 +108,40 @@ pub async fn serve(common: Common, listen: String) -> Result<()> {
     hub.seed_catalog()
         .await
         .map_err(|e| anyhow::anyhow!("cannot seed the catalog: {e}"))?;
+    Ok(hub)
+}
+
+pub async fn mcp_stdio(common: Common, api_key: String, naming: String) -> Result<()> {
+    use rmcp::ServiceExt;
+    let hub = open_hub(&common).await?;
+    let caller = hub
+        .authenticate(api_key.trim())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot check the API key: {e}"))?
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "SWITCHBOARD_API_KEY is invalid or revoked for the store in {}",
+                common.data_dir.display()
+            )
+        })?;
+    let naming = if naming == "dot" {
+        Naming::Dot
+    } else {
+        Naming::Underscore
+    };
+    let frontend = McpFrontend::for_caller(hub.clone(), caller, naming);
+    let running = frontend
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|e| anyhow::anyhow!("MCP over stdio failed to start: {e}"))?;
+    let _ = running.waiting().await;
+    hub.flush().await;
+    hub.store().close().await;
+    Ok(())
+}
+
+pub async fn serve(common: Common, listen: String) -> Result<()> {
+    let hub = open_hub(&common).await?;
     if let Some(token) = hub
         .bootstrap()
         .await

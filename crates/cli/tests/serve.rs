@@ -267,3 +267,102 @@ fn bad_settings_fail_with_a_clear_message() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not-a-cidr"));
 }
+
+#[tokio::test]
+async fn mcp_over_stdio_lists_and_calls_tools() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let hub = start(&data);
+    let key = hub.printed_key.clone().unwrap();
+    let (s, _) = call(
+        &hub.base,
+        &key,
+        "POST",
+        "/api/connectors",
+        Some(json!({"name": "people", "type": "directory"})),
+    )
+    .await;
+    assert_eq!(s, 201);
+
+    // The desktop client launches `switchboard mcp` beside the running hub, on the same store.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("mcp")
+        .env("SWITCHBOARD_DATA_DIR", &data)
+        .env("SWITCHBOARD_API_KEY", &key)
+        .env_remove("DATABASE_URL")
+        .env_remove("SWITCHBOARD_MASTER_KEY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut rpc = |msg: Value, expect_reply: bool| -> Option<Value> {
+        writeln!(stdin, "{msg}").unwrap();
+        stdin.flush().unwrap();
+        if !expect_reply {
+            return None;
+        }
+        loop {
+            let line = out.next().expect("a reply").unwrap();
+            let v: Value = serde_json::from_str(&line).unwrap();
+            if v.get("id") == msg.get("id") {
+                return Some(v);
+            }
+        }
+    };
+    let init = rpc(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "desktop", "version": "1"}}}), true).unwrap();
+    assert_eq!(init["result"]["serverInfo"]["name"], "switchboard");
+    rpc(
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        false,
+    );
+    let list = rpc(
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+        true,
+    )
+    .unwrap();
+    let names: Vec<&str> = list["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"directory_lookup"), "{names:?}");
+    assert!(
+        names.iter().all(|n| n
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')),
+        "desktop clients accept only [A-Za-z0-9_-]: {names:?}"
+    );
+    let res = rpc(json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "directory_lookup", "arguments": {"id": "E003"}}}), true).unwrap();
+    assert_eq!(
+        res["result"]["structuredContent"]["data"]["id"], "E003",
+        "{res}"
+    );
+    drop(stdin);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "switchboard mcp must exit when stdin closes"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(stop(hub).success());
+
+    // A bad key is refused with a clear message and a failing exit code.
+    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("mcp")
+        .env("SWITCHBOARD_DATA_DIR", &data)
+        .env("SWITCHBOARD_API_KEY", "sb_wrong_key")
+        .env_remove("DATABASE_URL")
+        .env_remove("SWITCHBOARD_MASTER_KEY")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid or revoked"));
+}
