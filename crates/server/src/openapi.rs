@@ -16,6 +16,7 @@ use crate::api;
         api::keys::create, api::keys::list, api::keys::revoke,
         api::tenants::create, api::tenants::create_user, api::tenants::me,
         api::audit::list,
+        api::profiles::create, api::profiles::list, api::profiles::get_one, api::profiles::replace, api::profiles::delete,
     ),
     modifiers(&BearerAuth)
 )]

@@ -484,3 +484,111 @@ async fn discovery_tools_find_connectors_and_tools() {
     assert_eq!(dir["tool_prefix"], "directory");
     assert_eq!(dir["configured"][0]["name"], "people");
 }
+
+#[tokio::test]
+async fn profiles_serve_exactly_their_set_with_their_naming() {
+    let h = hub_with_directory().await;
+    // A keyed profile with underscore naming over two tools.
+    let (s, p) = h.post("/api/profiles", json!({"name": "readers", "connectors": ["people"], "tools": ["directory.l*"], "naming": "underscore"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    assert_eq!(
+        p["data"]["toolNames"],
+        json!(["directory_list", "directory_lookup"])
+    );
+    let mcp = Mcp::new(&h, "/mcp/readers", CURRENT);
+    assert_eq!(
+        mcp.tool_names().await,
+        vec!["directory_list", "directory_lookup"]
+    );
+    let a = mcp
+        .send(
+            "tools/call",
+            json!({"name": "directory.lookup", "arguments": {"id": "E001"}}),
+            &[],
+        )
+        .await;
+    assert_eq!(a.result()["structuredContent"]["ok"], true);
+    // A tool outside the profile is unknown there.
+    let a = mcp
+        .send(
+            "tools/call",
+            json!({"name": "directory_create", "arguments": {}}),
+            &[],
+        )
+        .await;
+    assert_eq!(a.response()["error"]["code"], -32602);
+    // Without a key, a keyed profile is closed.
+    let mut anon = Mcp::new(&h, "/mcp/readers", CURRENT);
+    anon.key = None;
+    assert_eq!(
+        anon.send("tools/list", json!({}), &[]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Anonymous profiles: refused when they would expose writes, unless forced.
+    let (s, e) = h
+        .post(
+            "/api/profiles",
+            json!({"name": "open", "connectors": ["people"], "naming": "none", "anonymous": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    assert!(e["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("directory.create"));
+    let (s, p) = h.post("/api/profiles", json!({"name": "open", "tools": ["directory.lookup", "directory.list"], "naming": "none", "anonymous": true})).await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    let mut anon = Mcp::new(&h, "/mcp/open", CURRENT);
+    anon.key = None;
+    assert_eq!(anon.tool_names().await, vec!["list", "lookup"]);
+    let a = anon
+        .send(
+            "tools/call",
+            json!({"name": "lookup", "arguments": {"id": "E002"}}),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        a.result()["structuredContent"]["data"]["id"],
+        "E002",
+        "{:?}",
+        a.messages
+    );
+
+    // Naming none refuses collisions; unknown profiles are 404 for keyed callers.
+    let (s, _) = h
+        .post(
+            "/api/connectors",
+            json!({"name": "people2", "type": "directory", "toolPrefix": "directory-two"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, e) = h
+        .post("/api/profiles", json!({"name": "clash", "naming": "none"}))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert!(e["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("naming 'none'"));
+    let a = Mcp::new(&h, "/mcp/nope", CURRENT)
+        .send("tools/list", json!({}), &[])
+        .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    let (s, _) = h.post("/api/profiles", json!({"name": "Bad Name"})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = h.post("/api/profiles", json!({"name": "readers"})).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, list) = h.get("/api/profiles").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(list["data"].as_array().unwrap().len(), 2);
+    let (s, _) = h
+        .req_with("DELETE", "/api/profiles/open", &h.admin_key, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        anon.send("tools/list", json!({}), &[]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}

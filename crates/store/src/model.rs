@@ -235,3 +235,22 @@ pub struct RotationReport {
     pub new_key_id: String,
     pub old_key_id: String,
 }
+
+/// A named MCP endpoint over a subset of a tenant's tools.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ProfileRecord {
+    /// Empty for a profile not yet saved.
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    /// Connector ids or names; empty means every connector.
+    pub connectors: Vec<String>,
+    /// Glob patterns over dotted tool names; empty means every tool.
+    pub tools: Vec<String>,
+    /// `dot`, `underscore` or `none`.
+    pub naming: String,
+    pub anonymous: bool,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}

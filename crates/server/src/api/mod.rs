@@ -7,6 +7,7 @@ pub(crate) mod catalog;
 pub(crate) mod connectors;
 pub(crate) mod health;
 pub(crate) mod keys;
+pub(crate) mod profiles;
 pub(crate) mod tenants;
 
 use axum::extract::rejection::JsonRejection;
@@ -47,6 +48,13 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/connectors/{id}/execute", post(connectors::execute))
         .route("/keys", get(keys::list).post(keys::create))
         .route("/keys/{id}", axum::routing::delete(keys::revoke))
+        .route("/profiles", get(profiles::list).post(profiles::create))
+        .route(
+            "/profiles/{id}",
+            get(profiles::get_one)
+                .put(profiles::replace)
+                .delete(profiles::delete),
+        )
         .route("/users", post(tenants::create_user))
         .route("/tenants", post(tenants::create))
         .route("/me", get(tenants::me))

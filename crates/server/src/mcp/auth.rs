@@ -1,5 +1,6 @@
-//! Bearer authentication for MCP: the caller goes into the request's extensions,
-//! where rmcp hands it to the handler with the rest of the HTTP request parts.
+//! Who is calling MCP, and through which profile. The caller (and profile) go into
+//! the request's extensions, where rmcp hands them to the handler with the rest of
+//! the HTTP request parts. Anonymous profiles admit callers without a key.
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -7,17 +8,24 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
+use switchboard_runtime::Hub;
 
 use crate::AppState;
 
-fn unauthorized(message: &str) -> Response {
-    let body = json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32001, "message": message}});
-    let mut resp = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
-    resp.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Bearer realm=\"switchboard\""),
-    );
+fn rpc_error(status: StatusCode, code: i64, message: &str) -> Response {
+    let body = json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}});
+    let mut resp = (status, Json(body)).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"switchboard\""),
+        );
+    }
     resp
+}
+
+fn unauthorized(message: &str) -> Response {
+    rpc_error(StatusCode::UNAUTHORIZED, -32001, message)
 }
 
 pub async fn require_caller(
@@ -36,18 +44,60 @@ pub async fn require_caller(
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .map(str::to_string);
-    let Some(token) = token else {
-        return unauthorized("missing API key: send the header Authorization: Bearer <key>");
+    let profile_name = req
+        .uri()
+        .path()
+        .strip_prefix("/mcp/")
+        .map(|p| p.trim_end_matches('/').to_string())
+        .filter(|p| !p.is_empty());
+    let store = state.hub.store();
+
+    let caller = match &token {
+        Some(t) => match state.hub.authenticate(t).await {
+            Ok(Some(c)) => Some(c),
+            Ok(None) => return unauthorized("the API key is invalid or revoked"),
+            Err(e) => return rpc_error(StatusCode::SERVICE_UNAVAILABLE, -32603, &e.message),
+        },
+        None => None,
     };
-    match state.hub.authenticate(&token).await {
-        Ok(Some(caller)) => {
-            req.extensions_mut().insert(caller);
-            next.run(req).await
-        }
-        Ok(None) => unauthorized("the API key is invalid or revoked"),
-        Err(e) => {
-            let body = json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32603, "message": e.message}});
-            (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
-        }
-    }
+    let Some(name) = profile_name else {
+        let Some(caller) = caller else {
+            return unauthorized("missing API key: send the header Authorization: Bearer <key>");
+        };
+        req.extensions_mut().insert(caller);
+        return next.run(req).await;
+    };
+
+    // A profile of the caller's own tenant, else an anonymous one.
+    let own = match &caller {
+        Some(c) => store.get_profile(&c.tenant_id, &name).await.ok().flatten(),
+        None => None,
+    };
+    let (caller, profile) = match (own, caller) {
+        (Some(p), Some(c)) => (c, p),
+        (None, caller) => match store.get_anonymous_profile(&name).await {
+            Ok(Some(p)) => (Hub::anonymous_caller(&p), p),
+            Ok(None) if caller.is_none() => {
+                return unauthorized("missing API key: send the header Authorization: Bearer <key>")
+            }
+            Ok(None) => {
+                return rpc_error(
+                    StatusCode::NOT_FOUND,
+                    -32601,
+                    &format!("no MCP profile '{name}' in this tenant: see GET /api/profiles"),
+                )
+            }
+            Err(_) => {
+                return rpc_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    -32603,
+                    "the hub's store is unavailable",
+                )
+            }
+        },
+        (Some(_), None) => unreachable!("a tenant profile is only looked up with a caller"),
+    };
+    req.extensions_mut().insert(caller);
+    req.extensions_mut().insert(profile);
+    next.run(req).await
 }

@@ -16,7 +16,9 @@ use rmcp::model::{
 };
 use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use switchboard_runtime::hub::{ExecuteRequest, ToolEntry, ToolIndex};
 use switchboard_runtime::{Caller, Hub, Progress, RequestContext as CallContext};
+use switchboard_store::model::ProfileRecord;
 
 use super::discovery;
 use super::tools::{render, Naming};
@@ -49,9 +51,14 @@ impl McpFrontend {
         }
     }
 
-    fn caller(&self, extensions: &rmcp::model::Extensions) -> Result<(Caller, Naming), McpError> {
-        if let Some(fixed) = &self.fixed {
-            return Ok(fixed.clone());
+    /// Who calls, through which profile, with which naming.
+    fn scope(&self, extensions: &rmcp::model::Extensions) -> Result<Scope, McpError> {
+        if let Some((caller, naming)) = &self.fixed {
+            return Ok(Scope {
+                caller: caller.clone(),
+                naming: *naming,
+                profile: None,
+            });
         }
         let parts = extensions
             .get::<http::request::Parts>()
@@ -61,8 +68,41 @@ impl McpFrontend {
             .get::<Caller>()
             .cloned()
             .ok_or_else(|| McpError::invalid_request("not authenticated", None))?;
-        Ok((caller, Naming::from_query(parts.uri.query())))
+        let profile = parts.extensions.get::<ProfileRecord>().cloned();
+        let default_naming = profile
+            .as_ref()
+            .map_or(Naming::Dot, |p| Naming::from_profile(&p.naming));
+        let naming = Naming::from_query(parts.uri.query()).unwrap_or(default_naming);
+        Ok(Scope {
+            caller,
+            naming,
+            profile,
+        })
     }
+
+    /// The tools in scope: the hub's discovery tools and the caller's connector tools
+    /// on `/mcp`; exactly the profile's set on `/mcp/<profile>`.
+    async fn tools(&self, scope: &Scope) -> Result<(Vec<ToolEntry>, Arc<ToolIndex>), McpError> {
+        match &scope.profile {
+            Some(p) => Ok((
+                Vec::new(),
+                self.hub
+                    .profile_tools(&scope.caller, p)
+                    .await
+                    .map_err(hub_error)?,
+            )),
+            None => Ok((
+                discovery::entries().to_vec(),
+                self.hub.tools_for(&scope.caller).await.map_err(hub_error)?,
+            )),
+        }
+    }
+}
+
+struct Scope {
+    caller: Caller,
+    naming: Naming,
+    profile: Option<ProfileRecord>,
 }
 
 fn hub_error(e: switchboard_contract::ConnectorError) -> McpError {
@@ -95,19 +135,20 @@ impl ServerHandler for McpFrontend {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        let (caller, naming) = self.caller(&context.extensions)?;
-        let index = self.hub.tools_for(&caller).await.map_err(hub_error)?;
+        let scope = self.scope(&context.extensions)?;
+        let (hub_tools, index) = self.tools(&scope).await?;
+        let naming = scope.naming;
         let start = match request.and_then(|r| r.cursor) {
             None => 0,
             Some(c) => c
                 .parse::<usize>()
                 .ok()
-                .filter(|n| *n <= discovery::entries().len() + index.tools.len())
+                .filter(|n| *n <= hub_tools.len() + index.tools.len())
                 .ok_or_else(|| McpError::invalid_params("invalid cursor for tools/list", None))?,
         };
-        // The hub's discovery tools come first, then the caller's connector tools.
-        let all = discovery::entries().iter().chain(index.tools.iter());
-        let total = discovery::entries().len() + index.tools.len();
+        // The hub's discovery tools come first, then the connector tools.
+        let all = hub_tools.iter().chain(index.tools.iter());
+        let total = hub_tools.len() + index.tools.len();
         let page: Vec<_> = all
             .skip(start)
             .take(PAGE_SIZE)
@@ -128,7 +169,8 @@ impl ServerHandler for McpFrontend {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let (caller, naming) = self.caller(&context.extensions)?;
+        let scope = self.scope(&context.extensions)?;
+        let (hub_tools, index) = self.tools(&scope).await?;
         let mut ctx = CallContext::new(
             uuid::Uuid::now_v7().simple().to_string(),
             self.hub.settings().call_timeout,
@@ -138,22 +180,33 @@ impl ServerHandler for McpFrontend {
             ctx.progress = progress_sink(context.peer.clone(), token);
         }
         let args = request.arguments.unwrap_or_default();
-        let envelope = if let Some(entry) = discovery::find(&request.name) {
-            discovery::call(&self.hub, &caller, naming, entry, args).await
+        let name = request.name.as_ref();
+        let envelope = if let Some(entry) = hub_tools
+            .iter()
+            .find(|e| e.name == name || e.name.replace('.', "_") == name)
+        {
+            discovery::call(&self.hub, &scope.caller, scope.naming, entry, args).await
         } else {
+            // Either spelling always works, and a bare command name within a profile.
+            let entry = index.get(name).or_else(|| {
+                (scope.naming == Naming::Bare)
+                    .then(|| index.tools.iter().find(|t| t.command.name == name))
+                    .flatten()
+            });
+            let Some(entry) = entry else {
+                return Err(McpError::invalid_params(
+                    format!("unknown tool '{name}': call tools/list to see the tools you can use"),
+                    None,
+                ));
+            };
+            let req = ExecuteRequest {
+                command: Some(entry.command.name.clone()),
+                params: args,
+                variables: Default::default(),
+            };
             self.hub
-                .call_tool(&caller, &request.name, args, Some(ctx))
+                .execute(&scope.caller, &entry.connector_id, req, Some(ctx))
                 .await
-                .map_err(hub_error)?
-                .ok_or_else(|| {
-                    McpError::invalid_params(
-                        format!(
-                            "unknown tool '{}': call tools/list to see the tools you can use",
-                            request.name
-                        ),
-                        None,
-                    )
-                })?
         };
         let value = envelope.to_value();
         let text = serde_json::to_string(&value).unwrap_or_default();

@@ -81,6 +81,6 @@ pub fn router(
     );
     Router::new()
         .route_service("/mcp", service.clone())
-        .route_service("/mcp/", service)
+        .route_service("/mcp/{profile}", service)
         .route_layer(middleware::from_fn_with_state(state, auth::require_caller))
 }

@@ -14,11 +14,22 @@ pub enum Naming {
     Dot,
     /// `jira_search_issues`, for clients that accept only `[A-Za-z0-9_-]`.
     Underscore,
+    /// `search_issues`: a profile whose tools do not collide.
+    Bare,
 }
 
 impl Naming {
-    /// From a `naming=` query parameter; unknown values fall back to dots.
-    pub fn from_query(query: Option<&str>) -> Naming {
+    /// A profile's stored naming mode.
+    pub fn from_profile(mode: &str) -> Naming {
+        match mode {
+            "underscore" => Naming::Underscore,
+            "none" => Naming::Bare,
+            _ => Naming::Dot,
+        }
+    }
+
+    /// From a `naming=` query parameter, if it names a mode.
+    pub fn from_query(query: Option<&str>) -> Option<Naming> {
         let wanted = query
             .unwrap_or("")
             .split('&')
@@ -26,8 +37,9 @@ impl Naming {
             .find(|(k, _)| *k == "naming")
             .map(|(_, v)| v);
         match wanted {
-            Some("underscore") => Naming::Underscore,
-            _ => Naming::Dot,
+            Some("underscore") => Some(Naming::Underscore),
+            Some("dot") => Some(Naming::Dot),
+            _ => None,
         }
     }
 
@@ -35,6 +47,9 @@ impl Naming {
         match self {
             Naming::Dot => entry.name.clone(),
             Naming::Underscore => entry.name.replace('.', "_"),
+            // Hub tools (no connector) keep their full name even here.
+            Naming::Bare if !entry.connector_id.is_empty() => entry.command.name.clone(),
+            Naming::Bare => entry.name.clone(),
         }
     }
 }
