@@ -40,6 +40,11 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "SWITCHBOARD_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
+        /// Serve the MCP conformance suite's fixture at /mcp/conformance: registers the
+        /// test connectors (as SWITCHBOARD_TEST_CONNECTORS=1 does) and an anonymous
+        /// profile over them. For testing only.
+        #[arg(long)]
+        conformance_profile: bool,
     },
     /// Serve MCP over stdio, for desktop clients that launch a command. Authenticates
     /// with SWITCHBOARD_API_KEY against the same store `serve` uses.
@@ -76,7 +81,11 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve { common, listen } => serve::serve(common, listen).await,
+            Command::Serve {
+                common,
+                listen,
+                conformance_profile,
+            } => serve::serve(common, listen, conformance_profile).await,
             Command::RotateKey { common } => serve::rotate_key(common).await,
             Command::Mcp {
                 common,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use switchboard_runtime::http::{NetworkPolicy, OutboundClient, OutboundConfig};
-use switchboard_runtime::{CursorSigner, Hub, HubSettings};
+use switchboard_runtime::{Caller, CursorSigner, Hub, HubSettings};
 use switchboard_server::mcp::{McpFrontend, Naming};
 use switchboard_store::vault::{self, load_vault, MasterKey, Vault};
 use switchboard_store::Store;
@@ -90,7 +90,7 @@ async fn shutdown_signal() {
 }
 
 /// Vault, store, outbound client and registry: the hub every command runs on.
-async fn open_hub(common: &Common) -> Result<Hub> {
+async fn open_hub(common: &Common, test_connectors: bool) -> Result<Hub> {
     create_data_dir(&common.data_dir)?;
     let vault = vault_for(common)?;
     let cursor_key = vault.derive_key("switchboard cursor signing v1");
@@ -100,7 +100,11 @@ async fn open_hub(common: &Common) -> Result<Hub> {
         .context("cannot build the outbound HTTP client")?;
     let hub = Hub::new(
         store,
-        switchboard_connectors::registry(),
+        if test_connectors {
+            switchboard_connectors::registry_with(true)
+        } else {
+            switchboard_connectors::registry()
+        },
         http,
         CursorSigner::new(cursor_key),
         HubSettings::default(),
@@ -113,7 +117,7 @@ async fn open_hub(common: &Common) -> Result<Hub> {
 
 pub async fn mcp_stdio(common: Common, api_key: String, naming: String) -> Result<()> {
     use rmcp::ServiceExt;
-    let hub = open_hub(&common).await?;
+    let hub = open_hub(&common, false).await?;
     let caller = hub
         .authenticate(api_key.trim())
         .await
@@ -140,8 +144,8 @@ pub async fn mcp_stdio(common: Common, api_key: String, naming: String) -> Resul
     Ok(())
 }
 
-pub async fn serve(common: Common, listen: String) -> Result<()> {
-    let hub = open_hub(&common).await?;
+pub async fn serve(common: Common, listen: String, conformance_profile: bool) -> Result<()> {
+    let hub = open_hub(&common, conformance_profile).await?;
     if let Some(token) = hub
         .bootstrap()
         .await
@@ -156,6 +160,9 @@ pub async fn serve(common: Common, listen: String) -> Result<()> {
             path.display()
         );
         println!("{token}");
+    }
+    if conformance_profile {
+        setup_conformance_profile(&hub).await?;
     }
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
@@ -216,5 +223,45 @@ pub async fn rotate_key(common: Common) -> Result<()> {
         "Re-encrypted {} secrets: key {} replaced by {}. The old key is kept as master.key.{}.retired; delete it once backups made under it are gone.",
         report.reencrypted, report.old_key_id, report.new_key_id, old_id
     );
+    Ok(())
+}
+
+/// The conformance fixture connector and an anonymous, unprefixed profile over it,
+/// in the default tenant; idempotent.
+async fn setup_conformance_profile(hub: &Hub) -> Result<()> {
+    let fail = |e: switchboard_contract::ConnectorError| {
+        anyhow::anyhow!("cannot set up the conformance profile: {e}")
+    };
+    let store = hub.store();
+    let tenant = store
+        .get_tenant_by_name("default")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the default tenant is missing"))?;
+    let admin = store
+        .list_users(&tenant.id)
+        .await?
+        .into_iter()
+        .find(|u| u.role == switchboard_store::model::Role::Admin)
+        .ok_or_else(|| anyhow::anyhow!("the default tenant has no admin"))?;
+    let caller = Caller {
+        tenant_id: tenant.id,
+        user_id: admin.id,
+        key_id: None,
+        role: admin.role,
+        platform_admin: admin.platform_admin,
+    };
+    if hub.get_connector(&caller, "conformance").await.is_err() {
+        let input = serde_json::from_value(
+            serde_json::json!({"name": "conformance", "type": "conformance"}),
+        )?;
+        hub.create_connector(&caller, input).await.map_err(fail)?;
+    }
+    if hub.get_profile(&caller, "conformance").await.is_err() {
+        let input = serde_json::from_value(serde_json::json!({
+            "name": "conformance", "connectors": ["conformance"], "naming": "none", "anonymous": true, "force": true
+        }))?;
+        hub.create_profile(&caller, input).await.map_err(fail)?;
+    }
+    println!("Conformance fixture (anonymous, test only) at /mcp/conformance");
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! a `definition()` that declares the spec and wires one handler per command.
 //! To add one, copy the closest module, edit it, and list it in `registry()`.
 
+pub mod conformance;
 pub mod delay;
 pub mod directory;
 pub mod http;
@@ -10,12 +11,24 @@ use std::sync::Arc;
 
 use switchboard_runtime::Registry;
 
-/// Every built-in type, ready to seed the catalog and execute.
+/// Set to `1` to register the test-only connector types (the conformance fixture).
+pub const TEST_CONNECTORS_ENV: &str = "SWITCHBOARD_TEST_CONNECTORS";
+
+/// Every built-in type, ready to seed the catalog and execute; the test fixtures too
+/// when `SWITCHBOARD_TEST_CONNECTORS=1`.
 pub fn registry() -> Registry {
+    let with_tests = std::env::var(TEST_CONNECTORS_ENV).is_ok_and(|v| v == "1");
+    registry_with(with_tests)
+}
+
+pub fn registry_with(test_connectors: bool) -> Registry {
     let mut r = Registry::new();
     r.register(Arc::new(delay::definition()));
     r.register(Arc::new(directory::definition()));
     r.register(Arc::new(http::definition()));
+    if test_connectors {
+        r.register(Arc::new(conformance::definition()));
+    }
     r
 }
 
@@ -23,7 +36,7 @@ pub fn registry() -> Registry {
 mod tests {
     #[test]
     fn every_builtin_is_well_formed() {
-        let r = super::registry();
+        let r = super::registry_with(false);
         let mut names: Vec<_> = r.specs().map(|s| s.name.clone()).collect();
         names.sort();
         assert_eq!(names, ["delay", "directory", "http"]);

@@ -112,6 +112,10 @@ pub struct CommandSpec {
     pub added_in_version: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mocks: Vec<MockScenario>,
+    /// A JSON Schema to publish instead of the one rendered from `params`, for shapes
+    /// fields cannot express (`$defs`, `$ref`, nested objects from OpenAPI or MCP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_input_schema: Option<Value>,
 }
 
 impl CommandSpec {
@@ -127,6 +131,7 @@ impl CommandSpec {
             deprecation: Deprecation::default(),
             added_in_version: None,
             mocks: Vec::new(),
+            raw_input_schema: None,
         }
     }
 
@@ -213,7 +218,15 @@ impl CommandSpec {
 
     /// The MCP `inputSchema`.
     pub fn input_schema(&self) -> Value {
-        object_schema(&self.all_params())
+        match &self.raw_input_schema {
+            Some(schema) => schema.clone(),
+            None => object_schema(&self.all_params()),
+        }
+    }
+
+    pub fn raw_input_schema(mut self, schema: Value) -> Self {
+        self.raw_input_schema = Some(schema);
+        self
     }
 
     pub fn mock(&self, scenario: &str) -> Option<&MockScenario> {

@@ -48,6 +48,9 @@ pub struct Envelope {
     /// Values the command asks a workflow caller to merge into its variable bag.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub variables: Map<String, Value>,
+    /// `data` is an MCP `CallToolResult` to relay verbatim over MCP.
+    #[serde(skip)]
+    pub mcp_native: bool,
 }
 
 impl Envelope {
@@ -60,6 +63,7 @@ impl Envelope {
             next_cursor: None,
             warnings: Vec::new(),
             variables: Map::new(),
+            mcp_native: false,
         }
     }
 
@@ -72,6 +76,7 @@ impl Envelope {
             next_cursor: None,
             warnings: Vec::new(),
             variables: Map::new(),
+            mcp_native: false,
         }
     }
 

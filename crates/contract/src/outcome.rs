@@ -15,9 +15,21 @@ pub struct Success {
     pub next_page: Option<Value>,
     pub warnings: Vec<String>,
     pub rate_limit: Option<RateLimit>,
+    /// The payload is already an MCP `CallToolResult` (content blocks, `isError`):
+    /// MCP relays it as it is instead of wrapping it in the envelope.
+    pub mcp_native: bool,
 }
 
 impl Success {
+    /// A result in MCP's own shape, relayed verbatim to MCP clients.
+    pub fn mcp_native(result: Value) -> Self {
+        Success {
+            payload: result,
+            mcp_native: true,
+            ..Default::default()
+        }
+    }
+
     pub fn new(payload: Value) -> Self {
         Success {
             payload,

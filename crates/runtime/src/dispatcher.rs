@@ -155,6 +155,7 @@ pub async fn dispatch(
                 next_page,
                 warnings: handler_warnings,
                 rate_limit,
+                mcp_native,
             } = success;
             meta.rate_limit = rate_limit;
             let fields: Vec<String> = d_fields(&d.params);
@@ -170,6 +171,7 @@ pub async fn dispatch(
             warnings.extend(handler_warnings);
             env.warnings = warnings;
             env.variables = variables;
+            env.mcp_native = mcp_native;
             env
         }
         Err(failure) => {

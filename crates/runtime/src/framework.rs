@@ -44,13 +44,28 @@ impl Progress {
     }
 }
 
-/// Per-call context: tracing id, deadline, cancellation, progress.
+/// What a handler may ask of the MCP client that made the call: log lines, an LLM
+/// completion (sampling), input from the user (elicitation). Params and results are
+/// MCP's JSON shapes, so the runtime stays free of any MCP library.
+#[async_trait::async_trait]
+pub trait ClientBridge: Send + Sync {
+    /// A `notifications/message` at `level` (`debug`, `info`, `warning`, `error`…).
+    async fn log(&self, level: &str, data: Value);
+    /// `sampling/createMessage`; fails when the client does not offer sampling.
+    async fn create_message(&self, params: Value) -> Result<Value, ConnectorError>;
+    /// `elicitation/create`; fails when the client does not offer elicitation.
+    async fn elicit(&self, params: Value) -> Result<Value, ConnectorError>;
+}
+
+/// Per-call context: tracing id, deadline, cancellation, progress, the client.
 #[derive(Clone)]
 pub struct RequestContext {
     pub request_id: String,
     pub deadline: Instant,
     pub cancel: CancellationToken,
     pub progress: Progress,
+    /// Present when the call came over MCP from a client that can be asked things.
+    pub client: Option<Arc<dyn ClientBridge>>,
 }
 
 impl RequestContext {
@@ -60,7 +75,17 @@ impl RequestContext {
             deadline: Instant::now() + timeout,
             cancel: CancellationToken::new(),
             progress: Progress::default(),
+            client: None,
         }
+    }
+
+    /// The calling client, or an error saying the call did not come from one that can answer.
+    pub fn client(&self) -> Result<&Arc<dyn ClientBridge>, ConnectorError> {
+        self.client.as_ref().ok_or_else(|| {
+            ConnectorError::invalid_input(
+                "this command needs an MCP client that can be asked (sampling, elicitation)",
+            )
+        })
     }
 }
 
@@ -129,6 +154,43 @@ pub trait Connector: Send + Sync {
     fn run(&self, command: &str, call: Call) -> BoxFuture<'static, Outcome>;
     fn map_error(&self, _error: &ConnectorError) -> Option<ConnectorError> {
         None
+    }
+
+    // Resources, prompts and completions, in MCP's JSON shapes. Most connectors
+    // offer none; MCP fixtures and proxied MCP servers do.
+
+    /// MCP `Resource` objects.
+    fn resources(&self, _instance: &Instance) -> Vec<Value> {
+        Vec::new()
+    }
+    /// MCP `ResourceTemplate` objects.
+    fn resource_templates(&self, _instance: &Instance) -> Vec<Value> {
+        Vec::new()
+    }
+    /// The `ReadResourceResult` for `uri`, or `None` when this connector does not serve it.
+    fn read_resource(
+        &self,
+        _instance: &Instance,
+        _uri: &str,
+    ) -> BoxFuture<'static, Option<Result<Value, ConnectorError>>> {
+        Box::pin(async { None })
+    }
+    /// MCP `Prompt` objects.
+    fn prompts(&self, _instance: &Instance) -> Vec<Value> {
+        Vec::new()
+    }
+    /// The `GetPromptResult`, or `None` when this connector has no such prompt.
+    fn get_prompt(
+        &self,
+        _instance: &Instance,
+        _name: &str,
+        _arguments: Map<String, Value>,
+    ) -> BoxFuture<'static, Option<Result<Value, ConnectorError>>> {
+        Box::pin(async { None })
+    }
+    /// Suggestions for an argument of a prompt (`ref/prompt`) or template (`ref/resource`).
+    fn complete(&self, _reference: &Value, _argument: &str, _value: &str) -> Vec<String> {
+        Vec::new()
     }
 }
 

@@ -9,5 +9,7 @@ pub mod http;
 pub mod hub;
 
 pub use cursor::CursorSigner;
-pub use framework::{Call, Connector, Definition, Instance, Progress, Registry, RequestContext};
+pub use framework::{
+    Call, ClientBridge, Connector, Definition, Instance, Progress, Registry, RequestContext,
+};
 pub use hub::{Caller, Hub, HubSettings};

@@ -113,3 +113,35 @@ impl Hub {
         ))
     }
 }
+
+impl Hub {
+    /// The connectors behind a set of tools, each once, with what can run it: for
+    /// the resources and prompts those connectors offer.
+    pub fn connectors_of(
+        &self,
+        caller: &Caller,
+        index: &ToolIndex,
+    ) -> Vec<(
+        crate::framework::Instance,
+        Arc<dyn crate::framework::Connector>,
+    )> {
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for t in &index.tools {
+            if !seen.insert(t.connector_id.clone()) {
+                continue;
+            }
+            if let Some(c) = self.registry().get(&t.type_id) {
+                out.push((
+                    crate::framework::Instance {
+                        id: t.connector_id.clone(),
+                        tenant_id: caller.tenant_id.clone(),
+                        name: t.connector_name.clone(),
+                    },
+                    c,
+                ));
+            }
+        }
+        out
+    }
+}

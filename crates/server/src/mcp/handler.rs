@@ -6,20 +6,29 @@
 // 2025-11-25, which most clients speak; we keep serving it.
 #![allow(deprecated)]
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, LoggingLevel, PaginatedRequestParams, ProgressNotificationParam,
-    ServerCapabilities, ServerConfig, SetLevelRequestParams,
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams,
+    CompleteResult, CompletionInfo, ContentBlock, GetPromptRequestParams, GetPromptResponse,
+    GetPromptResult, Implementation, ListPromptsResult, ListResourceTemplatesResult,
+    ListResourcesResult, ListToolsResult, LoggingLevel, PaginatedRequestParams,
+    ProgressNotificationParam, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
+    ServerCapabilities, ServerConfig, SetLevelRequestParams, SubscribeRequestParams,
+    UnsubscribeRequestParams,
 };
 use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use serde_json::Value;
 use switchboard_runtime::hub::{ExecuteRequest, ToolEntry, ToolIndex};
-use switchboard_runtime::{Caller, Hub, Progress, RequestContext as CallContext};
+use switchboard_runtime::{
+    Caller, Connector, Hub, Instance, Progress, RequestContext as CallContext,
+};
 use switchboard_store::model::ProfileRecord;
 
+use super::bridge::PeerBridge;
 use super::discovery;
 use super::tools::{render, Naming};
 
@@ -32,6 +41,8 @@ pub struct McpFrontend {
     /// Set for stdio, where there is no HTTP request to carry the caller.
     fixed: Option<(Caller, Naming)>,
     log_level: Arc<Mutex<LoggingLevel>>,
+    /// Resource URIs this session subscribed to (2025-11-25 `resources/subscribe`).
+    subscriptions: Arc<Mutex<HashSet<String>>>,
 }
 
 impl McpFrontend {
@@ -40,6 +51,7 @@ impl McpFrontend {
             hub,
             fixed: None,
             log_level: Arc::new(Mutex::new(LoggingLevel::Info)),
+            subscriptions: Arc::new(Mutex::new(HashSet::new())),
         }
     }
 
@@ -99,6 +111,44 @@ impl McpFrontend {
     }
 }
 
+impl McpFrontend {
+    /// The connectors behind the tools in scope, for their resources and prompts.
+    async fn in_scope(
+        &self,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<Vec<(Instance, Arc<dyn Connector>)>, McpError> {
+        let scope = self.scope(&context.extensions)?;
+        let (_, index) = self.tools(&scope).await?;
+        Ok(self.hub.connectors_of(&scope.caller, &index))
+    }
+
+    async fn gather(
+        &self,
+        context: &RequestContext<RoleServer>,
+        each: impl Fn(&dyn Connector, &Instance) -> Vec<Value>,
+    ) -> Result<Vec<Value>, McpError> {
+        Ok(self
+            .in_scope(context)
+            .await?
+            .iter()
+            .flat_map(|(i, c)| each(c.as_ref(), i))
+            .collect())
+    }
+}
+
+fn from_value<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, McpError> {
+    serde_json::from_value(v).map_err(|e| {
+        McpError::internal_error(
+            format!("connector returned a malformed MCP object: {e}"),
+            None,
+        )
+    })
+}
+
+fn from_values<T: serde::de::DeserializeOwned>(items: Vec<Value>) -> Result<Vec<T>, McpError> {
+    items.into_iter().map(from_value).collect()
+}
+
 struct Scope {
     caller: Caller,
     naming: Naming,
@@ -112,9 +162,13 @@ fn hub_error(e: switchboard_contract::ConnectorError) -> McpError {
 impl ServerHandler for McpFrontend {
     fn get_info(&self) -> ServerConfig {
         let capabilities = ServerCapabilities::builder()
+            .enable_logging()
+            .enable_completions()
+            .enable_prompts()
+            .enable_resources()
+            .enable_resources_subscribe()
             .enable_tools()
             .enable_tool_list_changed()
-            .enable_logging()
             .build();
         let mut info = Implementation::new("switchboard", env!("CARGO_PKG_VERSION"));
         info.title = Some("Switchboard".into());
@@ -157,7 +211,7 @@ impl ServerHandler for McpFrontend {
         let end = start + page.len();
         let mut result = ListToolsResult::with_all_items(page)
             .with_ttl_ms(0)
-            .with_cache_scope(rmcp::model::CacheScope::Private);
+            .with_cache_scope(CacheScope::Private);
         if end < total {
             result.next_cursor = Some(end.to_string());
         }
@@ -179,6 +233,10 @@ impl ServerHandler for McpFrontend {
         if let Some(token) = context.meta.get_progress_token() {
             ctx.progress = progress_sink(context.peer.clone(), token);
         }
+        ctx.client = Some(Arc::new(PeerBridge {
+            peer: context.peer.clone(),
+            min_level: self.log_level.clone(),
+        }));
         let args = request.arguments.unwrap_or_default();
         let name = request.name.as_ref();
         let envelope = if let Some(entry) = hub_tools
@@ -208,6 +266,18 @@ impl ServerHandler for McpFrontend {
                 .execute(&scope.caller, &entry.connector_id, req, Some(ctx))
                 .await
         };
+        if envelope.mcp_native {
+            if let Some(data) = envelope.data.clone() {
+                let mut result: CallToolResult = serde_json::from_value(data).map_err(|e| {
+                    McpError::internal_error(
+                        format!("connector returned a malformed MCP result: {e}"),
+                        None,
+                    )
+                })?;
+                result.result_type = Some(rmcp::model::ResultType::COMPLETE);
+                return Ok(result.into());
+            }
+        }
         let value = envelope.to_value();
         let text = serde_json::to_string(&value).unwrap_or_default();
         let mut result = if envelope.ok {
@@ -217,6 +287,127 @@ impl ServerHandler for McpFrontend {
         };
         result.structured_content = Some(value);
         Ok(result.into())
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let items = self.gather(&context, |c, i| c.resources(i)).await?;
+        Ok(ListResourcesResult::with_all_items(from_values(items)?)
+            .with_ttl_ms(0)
+            .with_cache_scope(CacheScope::Private))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        let items = self
+            .gather(&context, |c, i| c.resource_templates(i))
+            .await?;
+        Ok(
+            ListResourceTemplatesResult::with_all_items(from_values(items)?)
+                .with_ttl_ms(0)
+                .with_cache_scope(CacheScope::Private),
+        )
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        for (instance, connector) in self.in_scope(&context).await? {
+            if let Some(found) = connector.read_resource(&instance, &request.uri).await {
+                let value = found.map_err(|e| McpError::invalid_params(e.message, None))?;
+                let mut result: ReadResourceResult = from_value(value)?;
+                result.result_type = Some(rmcp::model::ResultType::COMPLETE);
+                return Ok(result.into());
+            }
+        }
+        Err(McpError::resource_not_found(
+            format!("no resource '{}'", request.uri),
+            None,
+        ))
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        let items = self.gather(&context, |c, i| c.prompts(i)).await?;
+        Ok(ListPromptsResult::with_all_items(from_values(items)?)
+            .with_ttl_ms(0)
+            .with_cache_scope(CacheScope::Private))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let args = request.arguments.unwrap_or_default();
+        for (instance, connector) in self.in_scope(&context).await? {
+            if let Some(found) = connector
+                .get_prompt(&instance, &request.name, args.clone())
+                .await
+            {
+                let value = found.map_err(|e| McpError::invalid_params(e.message, None))?;
+                let mut result: GetPromptResult = from_value(value)?;
+                result.result_type = Some(rmcp::model::ResultType::COMPLETE);
+                return Ok(result.into());
+            }
+        }
+        Err(McpError::invalid_params(
+            format!("unknown prompt '{}': call prompts/list", request.name),
+            None,
+        ))
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        let reference = serde_json::to_value(&request.r#ref).unwrap_or(Value::Null);
+        let mut values = Vec::new();
+        for (_, connector) in self.in_scope(&context).await? {
+            values.extend(connector.complete(
+                &reference,
+                &request.argument.name,
+                &request.argument.value,
+            ));
+        }
+        values.truncate(CompletionInfo::MAX_VALUES);
+        let info = CompletionInfo::new(values)
+            .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        Ok(CompleteResult::new(info))
+    }
+
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        if let Ok(mut subs) = self.subscriptions.lock() {
+            subs.insert(request.uri);
+        }
+        Ok(())
+    }
+
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        if let Ok(mut subs) = self.subscriptions.lock() {
+            subs.remove(&request.uri);
+        }
+        Ok(())
     }
 
     async fn set_level(

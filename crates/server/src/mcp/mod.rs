@@ -4,6 +4,7 @@
 //! hub calls.
 
 mod auth;
+mod bridge;
 pub mod discovery;
 pub mod handler;
 pub mod tools;
