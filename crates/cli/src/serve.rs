@@ -133,7 +133,7 @@ pub async fn mcp_stdio(common: Common, api_key: String, naming: String) -> Resul
     } else {
         Naming::Underscore
     };
-    let frontend = McpFrontend::for_caller(hub.clone(), caller, naming);
+    let frontend = McpFrontend::for_caller(hub.clone(), caller, naming, None);
     let running = frontend
         .serve(rmcp::transport::stdio())
         .await

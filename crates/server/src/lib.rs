@@ -22,12 +22,17 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub hub: Hub,
+    /// Open sessions of the legacy HTTP+SSE MCP transport.
+    pub sse_sessions: mcp::legacy_sse::SseSessions,
 }
 
 /// The whole HTTP surface. `shutdown` closes MCP streams so a graceful stop never
 /// waits on a client's open SSE connection.
 pub fn router(hub: Hub, mcp: &McpSettings, shutdown: CancellationToken) -> Router {
-    let state = AppState { hub };
+    let state = AppState {
+        hub,
+        sse_sessions: Default::default(),
+    };
     Router::new()
         .nest("/api", api::router(state.clone()))
         .merge(mcp::router(state.clone(), mcp, shutdown))

@@ -592,3 +592,127 @@ async fn profiles_serve_exactly_their_set_with_their_naming() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// Reads SSE events (`event`, `data`) from a streaming response until `want` of them arrive.
+async fn read_events(
+    resp: &mut reqwest::Response,
+    buf: &mut String,
+    want: usize,
+) -> Vec<(String, String)> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let events: Vec<(String, String)> = buf
+            .split("\n\n")
+            .filter(|block| block.contains("data:"))
+            .map(|block| {
+                let event = block
+                    .lines()
+                    .find_map(|l| l.strip_prefix("event:"))
+                    .unwrap_or("message")
+                    .trim()
+                    .to_string();
+                let data = block
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data:"))
+                    .map(str::trim)
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                (event, data)
+            })
+            .collect();
+        if events.len() >= want {
+            return events;
+        }
+        let chunk = tokio::time::timeout_at(deadline, resp.chunk())
+            .await
+            .expect("events in time")
+            .unwrap()
+            .expect("stream open");
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+#[tokio::test]
+async fn legacy_sse_transport_lists_and_calls() {
+    let h = hub_with_directory().await;
+    let mut stream = h
+        .client
+        .get(h.url("/sse"))
+        .bearer_auth(&h.admin_key)
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    let mut buf = String::new();
+    let events = read_events(&mut stream, &mut buf, 1).await;
+    assert_eq!(events[0].0, "endpoint");
+    let endpoint = h.url(&events[0].1);
+    let post = |body: Value| {
+        h.client
+            .post(&endpoint)
+            .bearer_auth(&h.admin_key)
+            .json(&body)
+            .send()
+    };
+    assert_eq!(post(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2024-11-05", "capabilities": {}, "clientInfo": {"name": "old", "version": "1"}}})).await.unwrap().status(), StatusCode::ACCEPTED);
+    let events = read_events(&mut stream, &mut buf, 2).await;
+    let init: Value = serde_json::from_str(&events[1].1).unwrap();
+    assert_eq!(init["result"]["serverInfo"]["name"], "switchboard");
+    post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+        .await
+        .unwrap();
+    post(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "directory.lookup", "arguments": {"id": "E004"}}})).await.unwrap();
+    let events = read_events(&mut stream, &mut buf, 3).await;
+    let call: Value = serde_json::from_str(&events[2].1).unwrap();
+    assert_eq!(
+        call["result"]["structuredContent"]["data"]["id"], "E004",
+        "{call}"
+    );
+
+    // Someone else's key cannot write into the session; bad bodies are refused.
+    let (_, other) = h
+        .post("/api/users", json!({"name": "eve", "role": "member"}))
+        .await;
+    let eve = other["data"]["apiKey"].as_str().unwrap().to_string();
+    let r = h
+        .client
+        .post(&endpoint)
+        .bearer_auth(&eve)
+        .json(&json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = h
+        .client
+        .post(&endpoint)
+        .bearer_auth(&h.admin_key)
+        .header("content-type", "application/json")
+        .body("{nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = h
+        .client
+        .post(h.url("/message?sessionId=nope"))
+        .bearer_auth(&h.admin_key)
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // Without a key, or from a foreign Host: refused.
+    let r = h.client.get(h.url("/sse")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = h
+        .client
+        .get(h.url("/sse"))
+        .bearer_auth(&h.admin_key)
+        .header("host", "evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}

@@ -44,10 +44,10 @@ pub async fn require_caller(
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .map(str::to_string);
-    let profile_name = req
-        .uri()
-        .path()
+    let path = req.uri().path();
+    let profile_name = path
         .strip_prefix("/mcp/")
+        .or_else(|| path.strip_prefix("/sse/"))
         .map(|p| p.trim_end_matches('/').to_string())
         .filter(|p| !p.is_empty());
     let store = state.hub.store();

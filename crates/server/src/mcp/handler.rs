@@ -38,8 +38,8 @@ const PAGE_SIZE: usize = 500;
 #[derive(Clone)]
 pub struct McpFrontend {
     hub: Hub,
-    /// Set for stdio, where there is no HTTP request to carry the caller.
-    fixed: Option<(Caller, Naming)>,
+    /// Set for stdio and legacy SSE, where no HTTP request reaches the handler.
+    fixed: Option<(Caller, Naming, Option<ProfileRecord>)>,
     log_level: Arc<Mutex<LoggingLevel>>,
     /// Resource URIs this session subscribed to (2025-11-25 `resources/subscribe`).
     subscriptions: Arc<Mutex<HashSet<String>>>,
@@ -55,21 +55,27 @@ impl McpFrontend {
         }
     }
 
-    /// A frontend bound to one caller, for transports without HTTP (stdio).
-    pub fn for_caller(hub: Hub, caller: Caller, naming: Naming) -> Self {
+    /// A frontend bound to one caller (and profile), for transports whose requests
+    /// do not pass through rmcp's HTTP layer (stdio, legacy SSE).
+    pub fn for_caller(
+        hub: Hub,
+        caller: Caller,
+        naming: Naming,
+        profile: Option<ProfileRecord>,
+    ) -> Self {
         McpFrontend {
-            fixed: Some((caller, naming)),
+            fixed: Some((caller, naming, profile)),
             ..Self::new(hub)
         }
     }
 
     /// Who calls, through which profile, with which naming.
     fn scope(&self, extensions: &rmcp::model::Extensions) -> Result<Scope, McpError> {
-        if let Some((caller, naming)) = &self.fixed {
+        if let Some((caller, naming, profile)) = &self.fixed {
             return Ok(Scope {
                 caller: caller.clone(),
                 naming: *naming,
-                profile: None,
+                profile: profile.clone(),
             });
         }
         let parts = extensions

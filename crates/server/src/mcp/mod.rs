@@ -7,11 +7,14 @@ mod auth;
 mod bridge;
 pub mod discovery;
 pub mod handler;
+pub mod legacy_sse;
 pub mod tools;
 
 use std::sync::Arc;
 
+use axum::extract::State;
 use axum::middleware;
+use axum::routing::{get, post};
 use axum::Router;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
@@ -80,8 +83,69 @@ pub fn router(
         Arc::new(LocalSessionManager::default()),
         settings.rmcp_config(shutdown),
     );
-    Router::new()
+    let streamable = Router::new()
         .route_service("/mcp", service.clone())
         .route_service("/mcp/{profile}", service)
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_caller,
+        ));
+    // rmcp checks Host and Origin for Streamable HTTP; the legacy transport is ours.
+    let legacy = Router::new()
+        .route("/sse", get(legacy_sse::open))
+        .route("/sse/{profile}", get(legacy_sse::open))
+        .route("/message", post(legacy_sse::message))
         .route_layer(middleware::from_fn_with_state(state, auth::require_caller))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::new(settings.clone()),
+            check_host_and_origin,
+        ));
+    streamable.merge(legacy)
+}
+
+/// The part of a `Host` header or an origin's authority before any port.
+fn hostname(authority: &str) -> &str {
+    if let Some(rest) = authority.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or("");
+    }
+    authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+}
+
+/// DNS-rebinding defence for the legacy transport: the same rule rmcp applies to
+/// Streamable HTTP, on host names (any port).
+async fn check_host_and_origin(
+    State(settings): State<Arc<McpSettings>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let allowed = |host: &str| {
+        ["localhost", "127.0.0.1", "::1"].contains(&host)
+            || settings.allowed_hosts.iter().any(|h| hostname(h) == host)
+    };
+    let host_ok = req
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|h| allowed(hostname(h)));
+    let origin_ok = match req
+        .headers()
+        .get(axum::http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    {
+        None => true,
+        Some(origin) => {
+            let authority = origin.split("://").nth(1).unwrap_or("");
+            allowed(hostname(authority)) || settings.allowed_origins.iter().any(|o| o == origin)
+        }
+    };
+    if host_ok && origin_ok {
+        next.run(req).await
+    } else {
+        (
+            axum::http::StatusCode::FORBIDDEN,
+            "Host or Origin is not allowed",
+        )
+            .into_response()
+    }
 }
