@@ -30,7 +30,7 @@ use switchboard_store::model::ProfileRecord;
 
 use super::bridge::PeerBridge;
 use super::discovery;
-use super::tools::{render, Naming};
+use super::tools::{render, rendered, Naming};
 
 /// Tools per `tools/list` page; clients follow `nextCursor` for more.
 const PAGE_SIZE: usize = 500;
@@ -207,12 +207,14 @@ impl ServerHandler for McpFrontend {
                 .ok_or_else(|| McpError::invalid_params("invalid cursor for tools/list", None))?,
         };
         // The hub's discovery tools come first, then the connector tools.
-        let all = hub_tools.iter().chain(index.tools.iter());
-        let total = hub_tools.len() + index.tools.len();
-        let page: Vec<_> = all
+        let connector_tools = rendered(&index, naming);
+        let total = hub_tools.len() + connector_tools.len();
+        let page: Vec<_> = hub_tools
+            .iter()
+            .map(|t| render(t, naming))
+            .chain(connector_tools.iter().cloned())
             .skip(start)
             .take(PAGE_SIZE)
-            .map(|t| render(t, naming))
             .collect();
         let end = start + page.len();
         let mut result = ListToolsResult::with_all_items(page)

@@ -67,6 +67,9 @@ impl McpSettings {
             .with_allowed_origins(origins)
             .enforce_origin_validation();
         config.cancellation_token = shutdown;
+        // Stateless answers as plain JSON unless the handler streams notifications
+        // first (rmcp then falls back to SSE): no stream set-up on the common path.
+        config.json_response = true;
         config.max_request_body_bytes = crate::MAX_BODY_BYTES;
         config
     }

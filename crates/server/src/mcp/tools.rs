@@ -1,10 +1,10 @@
 //! Rendering hub tools as MCP tools, under the caller's naming mode.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, Mutex, Weak};
 
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use switchboard_contract::Envelope;
-use switchboard_runtime::hub::ToolEntry;
+use switchboard_runtime::hub::{ToolEntry, ToolIndex};
 
 /// How tool names are spelled for a client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -97,4 +97,40 @@ pub fn render(entry: &ToolEntry, naming: Naming) -> Tool {
     annotations.open_world_hint = Some(a.open_world_hint);
     tool.annotations = Some(annotations);
     tool
+}
+
+/// Rendered tool lists, kept while their index is alive: a `tools/list` page then
+/// costs a slice, not a re-render. Keyed by the index itself (a `Weak`), so a
+/// changed tool set is a new key and stale entries fall away with their index.
+type RenderedEntry = (Weak<ToolIndex>, Naming, Arc<Vec<Tool>>);
+
+static RENDERED: LazyLock<Mutex<Vec<RenderedEntry>>> = LazyLock::new(|| Mutex::new(Vec::new()));
+
+const RENDER_CACHE_ENTRIES: usize = 64;
+
+/// Every tool of `index`, rendered for `naming`.
+pub fn rendered(index: &Arc<ToolIndex>, naming: Naming) -> Arc<Vec<Tool>> {
+    if let Ok(cache) = RENDERED.lock() {
+        let hit = cache
+            .iter()
+            .find(|(w, n, _)| *n == naming && w.upgrade().is_some_and(|i| Arc::ptr_eq(&i, index)));
+        if let Some((_, _, tools)) = hit {
+            return tools.clone();
+        }
+    }
+    let tools = Arc::new(
+        index
+            .tools
+            .iter()
+            .map(|t| render(t, naming))
+            .collect::<Vec<_>>(),
+    );
+    if let Ok(mut cache) = RENDERED.lock() {
+        cache.retain(|(w, _, _)| w.strong_count() > 0);
+        if cache.len() >= RENDER_CACHE_ENTRIES {
+            cache.remove(0);
+        }
+        cache.push((Arc::downgrade(index), naming, tools.clone()));
+    }
+    tools
 }
