@@ -716,3 +716,51 @@ async fn legacy_sse_transport_lists_and_calls() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn subscriptions_listen_carries_list_changes_to_stateless_clients() {
+    let h = hub_with_directory().await;
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": CURRENT,
+        "io.modelcontextprotocol/clientInfo": {"name": "test", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {}
+    });
+    let mut stream = h
+        .client
+        .post(h.url("/mcp"))
+        .bearer_auth(&h.admin_key)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", CURRENT)
+        .header("mcp-method", "subscriptions/listen")
+        .json(
+            &json!({"jsonrpc": "2.0", "id": 7, "method": "subscriptions/listen",
+            "params": {"_meta": meta, "notifications": {"toolsListChanged": true}}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    // The acknowledgement arrives first, then changes.
+    while !seen.contains("notifications/subscriptions/acknowledged") {
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
+            .await
+            .expect("ack in time")
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let (s, _) = h
+        .post("/api/connectors", json!({"name": "wait", "type": "delay"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    while !seen.contains("notifications/tools/list_changed") {
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
+            .await
+            .expect("list_changed in time")
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
