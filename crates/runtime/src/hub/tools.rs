@@ -5,10 +5,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use switchboard_contract::naming::tool_name;
-use switchboard_contract::{CommandSpec, ConnectorError, Envelope};
+use switchboard_contract::{CommandSpec, ConnectorError};
 
-use super::{store_error, Caller, ExecuteRequest, Hub};
-use crate::framework::RequestContext;
+use super::{store_error, Caller, Hub};
 
 /// One tool: which connector and command it runs.
 #[derive(Debug, Clone)]
@@ -89,28 +88,6 @@ impl Hub {
         let index = Arc::new(ToolIndex::from_tools(tools));
         self.inner.tool_cache.insert(key, index.clone());
         Ok(index)
-    }
-
-    /// Runs a tool by name (either spelling). `None` when the caller has no such tool.
-    pub async fn call_tool(
-        &self,
-        caller: &Caller,
-        name: &str,
-        params: serde_json::Map<String, serde_json::Value>,
-        ctx: Option<RequestContext>,
-    ) -> Result<Option<Envelope>, ConnectorError> {
-        let index = self.tools_for(caller).await?;
-        let Some(tool) = index.get(name) else {
-            return Ok(None);
-        };
-        let req = ExecuteRequest {
-            command: Some(tool.command.name.clone()),
-            params,
-            variables: Default::default(),
-        };
-        Ok(Some(
-            self.execute(caller, &tool.connector_id, req, ctx).await,
-        ))
     }
 }
 
