@@ -3,7 +3,7 @@
 //!
 //! Everything goes through `sqlx::AnyPool` with portable SQL (`$N` placeholders, TEXT
 //! ids, BIGINT millisecond timestamps and 0/1 booleans, JSON as TEXT) so the two
-//! backends share every query; only the migration folder differs.
+//! backends share every query and one migration folder.
 
 mod audit;
 mod catalog;
@@ -33,10 +33,10 @@ pub use vault::{load_vault, write_key_file, MasterKey, Vault, VaultError};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+/// One migration folder for both backends: the schema is portable SQL.
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// Which database sits behind the pool; only migrations and connection setup differ.
+/// Which database sits behind the pool; only connection setup differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -121,10 +121,7 @@ impl Store {
         }
         .map_err(|e| StoreError::Database(format!("cannot open database: {e}")))?;
 
-        match backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
-        }
+        MIGRATIONS.run(&pool).await?;
         Ok(Store {
             pool,
             backend,

@@ -276,20 +276,7 @@ impl Hub {
     ) -> Result<ProfileView, ConnectorError> {
         caller.require_admin("creating a profile")?;
         let draft = self.check_profile(caller, &input).await?;
-        let saved = self
-            .store()
-            .save_profile(&draft)
-            .await
-            .map_err(store_error)?;
-        self.audit_change(
-            caller,
-            "profile.create",
-            "profile",
-            &saved.id,
-            serde_json::json!({"name": saved.name, "anonymous": saved.anonymous}),
-        );
-        let tools = self.profile_tools(caller, &saved).await?;
-        Ok(self.profile_view(saved, &tools))
+        self.save_profile(caller, draft, "profile.create").await
     }
 
     pub async fn replace_profile(
@@ -304,6 +291,16 @@ impl Hub {
         draft.id = existing.id;
         draft.created_at = existing.created_at;
         draft.created_by = existing.created_by;
+        self.save_profile(caller, draft, "profile.update").await
+    }
+
+    /// Stores a checked profile, audits the change, and answers with its view.
+    async fn save_profile(
+        &self,
+        caller: &Caller,
+        draft: ProfileRecord,
+        action: &str,
+    ) -> Result<ProfileView, ConnectorError> {
         let saved = self
             .store()
             .save_profile(&draft)
@@ -311,7 +308,7 @@ impl Hub {
             .map_err(store_error)?;
         self.audit_change(
             caller,
-            "profile.update",
+            action,
             "profile",
             &saved.id,
             serde_json::json!({"name": saved.name, "anonymous": saved.anonymous}),

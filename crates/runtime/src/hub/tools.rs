@@ -22,9 +22,10 @@ pub struct ToolEntry {
 }
 
 impl ToolEntry {
-    /// The name with `_` instead of the dot, for clients that reject dots.
+    /// The name with `_` for every dot, for clients that reject dots. The one
+    /// definition of the underscore spelling, for listing and for lookup alike.
     pub fn underscore_name(&self) -> String {
-        self.name.replacen('.', "_", 1)
+        self.name.replace('.', "_")
     }
 }
 

@@ -53,7 +53,7 @@ pub fn entries() -> &'static [ToolEntry] {
 pub fn find(name: &str) -> Option<&'static ToolEntry> {
     ENTRIES
         .iter()
-        .find(|e| e.name == name || e.name.replace('.', "_") == name)
+        .find(|e| e.name == name || e.underscore_name() == name)
 }
 
 fn envelope(

@@ -250,7 +250,7 @@ impl ServerHandler for McpFrontend {
         let name = request.name.as_ref();
         let envelope = if let Some(entry) = hub_tools
             .iter()
-            .find(|e| e.name == name || e.name.replace('.', "_") == name)
+            .find(|e| e.name == name || e.underscore_name() == name)
         {
             discovery::call(&self.hub, &scope.caller, scope.naming, entry, args).await
         } else {

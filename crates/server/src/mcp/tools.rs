@@ -46,7 +46,7 @@ impl Naming {
     pub fn spell(self, entry: &ToolEntry) -> String {
         match self {
             Naming::Dot => entry.name.clone(),
-            Naming::Underscore => entry.name.replace('.', "_"),
+            Naming::Underscore => entry.underscore_name(),
             // Hub tools (no connector) keep their full name even here.
             Naming::Bare if !entry.connector_id.is_empty() => entry.command.name.clone(),
             Naming::Bare => entry.name.clone(),

@@ -1,5 +1,5 @@
--- Portable schema: TEXT ids, BIGINT unix-ms timestamps, BIGINT 0/1 booleans, JSON as TEXT.
--- Keep this file logically identical to migrations/sqlite.
+-- Portable schema, run unchanged on SQLite and PostgreSQL: TEXT ids, BIGINT unix-ms timestamps,
+-- BIGINT 0/1 booleans, JSON as TEXT. Should a backend ever need its own DDL, split this folder.
 
 CREATE TABLE tenants (
     id          TEXT PRIMARY KEY NOT NULL,
