@@ -59,6 +59,21 @@ enum Command {
         #[arg(long, value_parser = ["underscore", "dot"], default_value = "underscore")]
         naming: String,
     },
+    /// Create one `mcp` connector per server of a Claude Desktop, Cursor or VS Code
+    /// config file (`mcpServers`), reporting each as created, skipped or refused.
+    /// Exits 1 when any server was refused.
+    ImportMcpConfig {
+        #[command(flatten)]
+        common: Common,
+        /// The JSON file, e.g. ~/Library/Application Support/Claude/claude_desktop_config.json.
+        file: std::path::PathBuf,
+        /// Whose connectors: an API key of the store (default: the admin key in the data dir).
+        #[arg(long, env = "SWITCHBOARD_API_KEY", hide_env_values = true)]
+        api_key: Option<String>,
+        /// Create personal connectors (yours alone) instead of shared ones.
+        #[arg(long)]
+        personal: bool,
+    },
     /// Re-encrypt every stored secret under a new master key.
     RotateKey {
         #[command(flatten)]
@@ -87,6 +102,12 @@ fn main() -> std::process::ExitCode {
                 conformance_profile,
             } => serve::serve(common, listen, conformance_profile).await,
             Command::RotateKey { common } => serve::rotate_key(common).await,
+            Command::ImportMcpConfig {
+                common,
+                file,
+                api_key,
+                personal,
+            } => serve::import_mcp_config(common, file, api_key, personal).await,
             Command::Mcp {
                 common,
                 api_key,

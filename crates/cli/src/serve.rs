@@ -139,6 +139,7 @@ pub async fn mcp_stdio(common: Common, api_key: String, naming: String) -> Resul
         .await
         .map_err(|e| anyhow::anyhow!("MCP over stdio failed to start: {e}"))?;
     let _ = running.waiting().await;
+    hub.stop_upstreams().await;
     hub.flush().await;
     hub.store().close().await;
     Ok(())
@@ -180,9 +181,61 @@ pub async fn serve(common: Common, listen: String, conformance_profile: bool) ->
         shutdown_signal(),
     )
     .await?;
+    hub.stop_upstreams().await;
     tokio::time::timeout(Duration::from_secs(5), hub.store().close())
         .await
         .ok();
+    Ok(())
+}
+
+pub async fn import_mcp_config(
+    common: Common,
+    file: std::path::PathBuf,
+    api_key: Option<String>,
+    personal: bool,
+) -> Result<()> {
+    let text = std::fs::read_to_string(&file)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    let doc: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not valid JSON", file.display()))?;
+    let hub = open_hub(&common, false).await?;
+    let key = match api_key {
+        Some(k) => k,
+        None => {
+            let path = common.data_dir.join("admin.key");
+            std::fs::read_to_string(&path).with_context(|| {
+                format!(
+                    "no --api-key (SWITCHBOARD_API_KEY) given and {} is unreadable",
+                    path.display()
+                )
+            })?
+        }
+    };
+    let caller = hub
+        .authenticate(key.trim())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot check the API key: {e}"))?
+        .ok_or_else(|| anyhow::anyhow!("the API key is invalid or revoked for this store"))?;
+    let visibility = personal.then_some(switchboard_store::model::Visibility::Personal);
+    let report = hub
+        .import_mcp_config(&caller, &doc, visibility)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    for r in &report.results {
+        match &r.reason {
+            Some(reason) => println!("{:<8} {}: {reason}", r.outcome, r.name),
+            None => println!("{:<8} {}", r.outcome, r.name),
+        }
+    }
+    println!(
+        "{} created, {} skipped, {} refused",
+        report.created, report.skipped, report.refused
+    );
+    hub.flush().await;
+    hub.store().close().await;
+    if report.refused > 0 {
+        anyhow::bail!("{} server(s) refused", report.refused);
+    }
     Ok(())
 }
 

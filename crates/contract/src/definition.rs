@@ -116,6 +116,10 @@ pub struct CommandSpec {
     /// fields cannot express (`$defs`, `$ref`, nested objects from OpenAPI or MCP).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw_input_schema: Option<Value>,
+    /// The upstream MCP `Tool` this command proxies, published as-is under the hub's
+    /// name. Its arguments pass through unchanged: the upstream validates them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub native_tool: Option<Value>,
 }
 
 impl CommandSpec {
@@ -132,6 +136,7 @@ impl CommandSpec {
             added_in_version: None,
             mocks: Vec::new(),
             raw_input_schema: None,
+            native_tool: None,
         }
     }
 
@@ -333,7 +338,8 @@ impl ConnectorSpec {
                 return Err(format!("default command '{d}' is not defined"));
             }
         }
-        if self.command("health").is_none() {
+        // A proxied MCP server's commands are its tools; its health is the handshake.
+        if self.execution_model != ExecutionModel::Mcp && self.command("health").is_none() {
             return Err("every connector needs a 'health' command".into());
         }
         Ok(())

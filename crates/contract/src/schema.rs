@@ -12,6 +12,9 @@ pub enum FieldKind {
     String,
     /// Encrypted at rest, never returned by any API, never logged.
     Secret,
+    /// Names to secret strings (an MCP server's environment, HTTP headers): stored
+    /// encrypted like `Secret`; APIs show the names with every value masked.
+    SecretMap,
     Number {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         minimum: Option<f64>,
@@ -70,6 +73,7 @@ impl FieldKind {
     pub fn describe(&self) -> &'static str {
         match self {
             FieldKind::String | FieldKind::Secret => "a string",
+            FieldKind::SecretMap => "an object whose values are strings",
             FieldKind::Number { .. } => "a number",
             FieldKind::Integer { .. } => "an integer",
             FieldKind::Boolean => "a boolean",
@@ -84,6 +88,10 @@ impl FieldKind {
         match self {
             FieldKind::String => json!({"type": "string"}),
             FieldKind::Secret => json!({"type": "string", "writeOnly": true, "format": "password"}),
+            FieldKind::SecretMap => json!({
+                "type": "object",
+                "additionalProperties": {"type": "string", "writeOnly": true}
+            }),
             FieldKind::Number { minimum, maximum } => {
                 let mut s = json!({"type": "number"});
                 put_opt(&mut s, "minimum", minimum.map(Value::from));
@@ -141,6 +149,9 @@ impl FieldSpec {
     pub fn secret(name: impl Into<String>) -> Self {
         Self::new(name, FieldKind::Secret)
     }
+    pub fn secret_map(name: impl Into<String>) -> Self {
+        Self::new(name, FieldKind::SecretMap)
+    }
     pub fn integer(name: impl Into<String>) -> Self {
         Self::new(name, FieldKind::integer())
     }
@@ -166,7 +177,7 @@ impl FieldSpec {
         self
     }
     pub fn is_secret(&self) -> bool {
-        matches!(self.kind, FieldKind::Secret)
+        matches!(self.kind, FieldKind::Secret | FieldKind::SecretMap)
     }
 
     pub fn json_schema(&self) -> Value {

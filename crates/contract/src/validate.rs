@@ -174,6 +174,10 @@ fn check_kind(kind: &FieldKind, v: &Value) -> Result<Value, String> {
             _ => wrong(),
         },
         FieldKind::Json { .. } => Ok(v.clone()),
+        FieldKind::SecretMap => match v {
+            Value::Object(m) if m.values().all(Value::is_string) => Ok(v.clone()),
+            _ => wrong(),
+        },
     }
 }
 

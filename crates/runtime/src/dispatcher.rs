@@ -218,6 +218,15 @@ struct Prepared {
 
 fn prepare(d: &Dispatch<'_>, cursors: &CursorSigner) -> Result<Prepared, ConnectorError> {
     let command = resolve_command(d.connector, d.command)?;
+    if command.native_tool.is_some() {
+        // A proxied MCP tool: its arguments are the upstream's business, not ours.
+        return Ok(Prepared {
+            command_name: command.name.clone(),
+            params: d.params.clone(),
+            cursor: None,
+            deprecated: None,
+        });
+    }
     let mut params = validate_params(command, &d.params)?;
     if !command.standard.projection {
         params.remove(FIELDS);

@@ -12,7 +12,7 @@ use crate::api;
         api::health::health, api::health::openapi,
         api::catalog::list, api::catalog::get_one, api::catalog::capabilities,
         api::connectors::list, api::connectors::create, api::connectors::get_one, api::connectors::update,
-        api::connectors::delete, api::connectors::test, api::connectors::execute,
+        api::connectors::delete, api::connectors::test, api::connectors::execute, api::connectors::import,
         api::keys::create, api::keys::list, api::keys::revoke,
         api::tenants::create, api::tenants::create_user, api::tenants::me,
         api::audit::list,

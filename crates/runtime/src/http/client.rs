@@ -273,10 +273,10 @@ struct PolicyResolver {
     policy: Arc<NetworkPolicy>,
 }
 
-impl Resolve for PolicyResolver {
-    fn resolve(&self, name: Name) -> Resolving {
+impl PolicyResolver {
+    /// The addresses of `host` the policy allows; an error naming the refusal otherwise.
+    fn allowed(&self, host: String) -> BoxFuture<Vec<SocketAddr>> {
         let policy = self.policy.clone();
-        let host = name.as_str().to_string();
         Box::pin(async move {
             let resolved: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
@@ -302,7 +302,31 @@ impl Resolve for PolicyResolver {
                 };
                 return Err(err);
             }
-            let addrs: Addrs = Box::new(allowed.into_iter());
+            Ok(allowed)
+        })
+    }
+}
+
+type BoxFuture<T> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<T, Box<dyn StdError + Send + Sync>>> + Send>,
+>;
+
+impl Resolve for PolicyResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let fut = self.allowed(name.as_str().to_string());
+        Box::pin(async move {
+            let addrs: Addrs = Box::new(fut.await?.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+/// The same policy for rmcp's MCP client, which is built on reqwest 0.13.
+impl reqwest_013::dns::Resolve for PolicyResolver {
+    fn resolve(&self, name: reqwest_013::dns::Name) -> reqwest_013::dns::Resolving {
+        let fut = self.allowed(name.as_str().to_string());
+        Box::pin(async move {
+            let addrs: reqwest_013::dns::Addrs = Box::new(fut.await?.into_iter());
             Ok(addrs)
         })
     }
@@ -493,6 +517,38 @@ impl OutboundClient {
 
     pub fn config(&self) -> &OutboundConfig {
         &self.config
+    }
+
+    /// The underlying client, for streaming bodies (a legacy SSE upstream). Same
+    /// policy-enforcing resolver; callers must still run [`Self::check_url`] first.
+    pub fn streaming(&self) -> &reqwest::Client {
+        &self.inner
+    }
+
+    /// A reqwest 0.13 client for rmcp's Streamable HTTP client, under the same network
+    /// policy: the resolver checks every address, no proxy, no redirects (an MCP
+    /// endpoint that redirects is misconfigured, and a redirect could leave the policy).
+    pub fn mcp_http_client(&self) -> Result<reqwest_013::Client, OutboundError> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| OutboundError::Other(format!("cannot configure TLS: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        reqwest_013::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .dns_resolver(Arc::new(PolicyResolver {
+                policy: self.policy.clone(),
+            }))
+            .redirect(reqwest_013::redirect::Policy::none())
+            .no_proxy()
+            .connect_timeout(self.config.connect_timeout)
+            .user_agent(self.config.user_agent.clone())
+            .build()
+            .map_err(|e| OutboundError::Other(format!("cannot build the MCP HTTP client: {e}")))
     }
 
     pub fn policy(&self) -> &NetworkPolicy {

@@ -3,9 +3,9 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
-use switchboard_contract::naming::{tool_name, validate_instance_prefix};
+use switchboard_contract::naming::{tool_name, validate_instance_prefix, validate_prefix};
 use switchboard_contract::validate::validate_config;
-use switchboard_contract::{ConnectorError, ConnectorSpec, ErrorCode};
+use switchboard_contract::{ConnectorError, ConnectorSpec, ErrorCode, ExecutionModel};
 use switchboard_store::model::{ConnectorRecord, NewAuditEntry, NewConnector, Visibility};
 
 use std::sync::Arc;
@@ -181,9 +181,21 @@ impl Hub {
         secrets: &Map<String, Value>,
     ) -> ConnectorView {
         let mut config = r.config.clone();
-        for k in secrets.keys() {
-            config.insert(k.clone(), Value::String(SECRET_PLACEHOLDER.into()));
+        for (k, v) in secrets {
+            let masked = match v {
+                // A secret map shows its names, never its values.
+                Value::Object(m) => Value::Object(
+                    m.keys()
+                        .map(|name| (name.clone(), Value::String(SECRET_PLACEHOLDER.into())))
+                        .collect(),
+                ),
+                _ => Value::String(SECRET_PLACEHOLDER.into()),
+            };
+            config.insert(k.clone(), masked);
         }
+        // An MCP server's tools are those it listed last (none before it started).
+        let live = self.current_upstream(&r.id);
+        let spec = live.as_ref().map(|l| l.spec()).or(spec);
         let tools = spec
             .map(|s| {
                 s.commands
@@ -351,20 +363,34 @@ impl Hub {
                 "creating a shared connector (use visibility 'personal' for your own)",
             )?;
         }
+        // An MCP server's tools are named after the server (`everything.echo`), not
+        // after the generic `mcp` type.
+        let is_mcp = spec.execution_model == ExecutionModel::Mcp;
         let tool_prefix = match input.tool_prefix {
             Some(p) => p,
+            None if is_mcp => super::upstreams::mcp_prefix(&input.name),
             None => {
                 self.default_prefix(caller, &record.tool_prefix, &input.name)
                     .await?
             }
         };
-        validate_instance_prefix(&tool_prefix, &record.tool_prefix)
-            .map_err(ConnectorError::invalid_input)?;
+        if is_mcp {
+            validate_prefix(&tool_prefix).map_err(ConnectorError::invalid_input)?;
+        } else {
+            validate_instance_prefix(&tool_prefix, &record.tool_prefix)
+                .map_err(ConnectorError::invalid_input)?;
+        }
+        self.check_prefix_free(caller, &tool_prefix, None).await?;
         for c in &spec.commands {
             tool_name(&tool_prefix, &c.name).map_err(ConnectorError::invalid_input)?;
         }
         check_mock(&spec, input.mock_scenario.as_deref())?;
         let (config, secrets) = split_config(&spec, &input.config, &Map::new())?;
+        if is_mcp {
+            let mut all = config.clone();
+            all.extend(secrets.clone());
+            Self::check_mcp_config(&all)?;
+        }
         let created = self
             .store()
             .insert_connector(&NewConnector {
@@ -394,6 +420,30 @@ impl Hub {
         self.connectors_changed();
         self.audit_admin(caller, "connector.create", &created);
         Ok(self.view(Some(&spec), created, &secrets))
+    }
+
+    /// Refuses a prefix another connector of the tenant already uses, naming it: two
+    /// connectors with one prefix would make their tool names collide.
+    async fn check_prefix_free(
+        &self,
+        caller: &Caller,
+        prefix: &str,
+        except: Option<&str>,
+    ) -> Result<(), ConnectorError> {
+        let holder = self
+            .store()
+            .list_connectors(&caller.tenant_id, &caller.user_id)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .find(|c| c.tool_prefix == prefix && Some(c.id.as_str()) != except);
+        match holder {
+            Some(c) => Err(ConnectorError::conflict(format!(
+                "tool prefix '{prefix}' is already used by connector '{}'; choose another with toolPrefix",
+                c.name
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// The catalog prefix, or `<prefix>-<name>` when a sibling already holds it.
@@ -442,9 +492,17 @@ impl Hub {
         if let Some(d) = patch.description {
             r.description = d;
         }
+        let is_mcp = spec.execution_model == ExecutionModel::Mcp;
         if let Some(p) = patch.tool_prefix {
-            validate_instance_prefix(&p, &type_record.tool_prefix)
-                .map_err(ConnectorError::invalid_input)?;
+            if is_mcp {
+                validate_prefix(&p).map_err(ConnectorError::invalid_input)?;
+            } else {
+                validate_instance_prefix(&p, &type_record.tool_prefix)
+                    .map_err(ConnectorError::invalid_input)?;
+            }
+            if p != r.tool_prefix {
+                self.check_prefix_free(caller, &p, Some(&r.id)).await?;
+            }
             for c in &spec.commands {
                 tool_name(&p, &c.name).map_err(ConnectorError::invalid_input)?;
             }
@@ -477,7 +535,17 @@ impl Hub {
             for (k, v) in &stored {
                 merged.insert(k.clone(), v.clone());
             }
-            for (k, v) in changes {
+            for (k, mut v) in changes {
+                // In a secret map, a masked value keeps the stored one.
+                if let (Value::Object(new), Some(Value::Object(old))) = (&mut v, stored.get(&k)) {
+                    for (name, value) in new.iter_mut() {
+                        if value.as_str() == Some(SECRET_PLACEHOLDER) {
+                            if let Some(kept) = old.get(name) {
+                                *value = kept.clone();
+                            }
+                        }
+                    }
+                }
                 if v.is_null() {
                     merged.remove(&k);
                 } else if v.as_str() != Some(SECRET_PLACEHOLDER) {
@@ -485,6 +553,11 @@ impl Hub {
                 }
             }
             let (plain, secrets) = split_config(&spec, &merged, &Map::new())?;
+            if is_mcp {
+                let mut all = plain.clone();
+                all.extend(secrets.clone());
+                Self::check_mcp_config(&all)?;
+            }
             r.config = plain;
             new_secrets = Some(secrets);
         }
@@ -493,6 +566,10 @@ impl Hub {
             .update_connector(&r, new_secrets.as_ref())
             .await
             .map_err(store_error)?;
+        if is_mcp {
+            // Restarted with the new settings on next use (or stays stopped if disabled).
+            self.stop_upstream(&updated.id);
+        }
         self.connectors_changed();
         self.audit_admin(caller, "connector.update", &updated);
         let secrets = new_secrets.unwrap_or(stored);
@@ -506,6 +583,7 @@ impl Hub {
             .delete_connector(&caller.tenant_id, &r.id)
             .await
             .map_err(store_error)?;
+        self.stop_upstream(&r.id);
         self.connectors_changed();
         self.audit_admin(caller, "connector.delete", &r);
         Ok(())

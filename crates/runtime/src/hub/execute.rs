@@ -126,6 +126,15 @@ impl Hub {
             .executor(&record.type_id)
             .await
             .map_err(|e| fail(e, req.command.clone()))?;
+        let mut config = record.config.clone();
+        config.extend(loaded.secrets.clone());
+        let wait = ctx
+            .deadline
+            .saturating_duration_since(tokio::time::Instant::now());
+        let executor = self
+            .live_executor(executor, record, &config, wait)
+            .await
+            .map_err(|e| fail(e, req.command.clone()))?;
         let command = resolve_command(executor.as_ref(), req.command.as_deref())
             .map_err(|e| fail(e, req.command.clone()))?;
         let command_name = command.name.clone();
@@ -189,9 +198,6 @@ impl Hub {
             _ => None,
         };
 
-        let mut config = record.config.clone();
-        config.extend(loaded.secrets.clone());
-
         let dispatched = dispatch(
             Dispatch {
                 connector: executor.as_ref(),
@@ -213,7 +219,15 @@ impl Hub {
         .await;
 
         let mut dispatched = dispatched;
-        let secret_values: Vec<&str> = loaded.secrets.values().filter_map(Value::as_str).collect();
+        // Secret maps (an MCP server's env, headers) hold secrets as their values.
+        let secret_values: Vec<&str> = loaded
+            .secrets
+            .values()
+            .flat_map(|v| match v {
+                Value::Object(m) => m.values().filter_map(Value::as_str).collect::<Vec<_>>(),
+                other => other.as_str().into_iter().collect(),
+            })
+            .collect();
         if switchboard_contract::redact::redact_envelope(&mut dispatched.envelope, &secret_values) {
             tracing::warn!(connector = %record.name, command = %command_name, "a secret value appeared in a result and was masked");
         }
@@ -252,8 +266,14 @@ impl Hub {
         connector: &str,
     ) -> Result<Envelope, ConnectorError> {
         let record = self.visible_connector(caller, connector).await?;
-        let env = self
-            .execute(
+        let mcp = self
+            .executor(&record.type_id)
+            .await
+            .is_ok_and(|e| Self::is_mcp(&e));
+        let env = if mcp {
+            self.test_mcp(caller, &record).await?
+        } else {
+            self.execute(
                 caller,
                 &record.id,
                 ExecuteRequest {
@@ -262,7 +282,8 @@ impl Hub {
                 },
                 None,
             )
-            .await;
+            .await
+        };
         let (status, reason) = match &env.error {
             None => ("connected", None),
             Some(e) => ("error", Some(format!("{}: {}", e.code, e.message))),

@@ -10,6 +10,7 @@ mod profiles;
 mod search;
 mod tenants;
 mod tools;
+mod upstreams;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +33,7 @@ pub use profiles::{glob_match, ProfileInput, ProfileView};
 pub use search::search as search_tools;
 pub use tenants::{KeyInput, KeyView, NewKey, NewTenant, NewUser, TenantInput, UserInput};
 pub use tools::{ToolEntry, ToolIndex};
+pub use upstreams::{ImportOutcome, ImportReport};
 
 /// Who is calling. Derived from an API key (later also an OAuth token).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -83,6 +85,9 @@ pub struct HubSettings {
     /// How long a connector's record and secrets are reused on the call path. Changes
     /// made on this replica take effect at once; on others within this time.
     pub connector_cache_ttl: Duration,
+    /// How long `tools/list` waits for MCP upstreams that are still starting; the
+    /// slower ones join later with a list-changed notification.
+    pub upstream_list_wait: Duration,
 }
 
 impl Default for HubSettings {
@@ -92,6 +97,7 @@ impl Default for HubSettings {
             idempotency_ttl: Duration::from_secs(24 * 3600),
             auth_cache_ttl: Duration::from_secs(10),
             connector_cache_ttl: Duration::from_secs(2),
+            upstream_list_wait: Duration::from_secs(5),
         }
     }
 }
@@ -116,6 +122,8 @@ struct Inner {
     /// (tenant, user) → the tools that caller may use.
     tool_cache: TtlCache<(String, String), Arc<ToolIndex>>,
     changes: tokio::sync::broadcast::Sender<()>,
+    /// Running MCP upstream servers (execution model `mcp`).
+    upstreams: crate::upstream::Upstreams,
 }
 
 /// A connector record with its decrypted secrets, as the call path needs it.
@@ -133,8 +141,10 @@ impl Hub {
         settings: HubSettings,
     ) -> Self {
         let audit = AuditSink::spawn(store.clone());
-        Hub {
+        let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
+        let hub = Hub {
             inner: Arc::new(Inner {
+                upstreams: crate::upstream::Upstreams::new(http.clone(), events_tx),
                 store,
                 registry,
                 http,
@@ -146,7 +156,9 @@ impl Hub {
                 settings,
                 audit,
             }),
-        }
+        };
+        upstreams::spawn_event_loop(&hub, events_rx);
+        hub
     }
 
     pub fn store(&self) -> &Store {

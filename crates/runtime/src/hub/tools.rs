@@ -67,11 +67,48 @@ impl Hub {
             .await
             .map_err(store_error)?;
         let mut tools = Vec::new();
+        let mut upstreams = Vec::new();
         for r in records.into_iter().filter(|r| r.enabled) {
             let Some(executor) = self.registry().get(&r.type_id) else {
                 continue;
             };
+            if Self::is_mcp(&executor) {
+                upstreams.push((r, executor));
+                continue;
+            }
             for c in &executor.spec().commands {
+                let Ok(name) = tool_name(&r.tool_prefix, &c.name) else {
+                    continue;
+                };
+                tools.push(ToolEntry {
+                    name,
+                    connector_id: r.id.clone(),
+                    connector_name: r.name.clone(),
+                    connector_description: r.description.clone(),
+                    type_id: r.type_id.clone(),
+                    command: c.clone(),
+                });
+            }
+        }
+        // MCP servers list their own tools; those not up within the wait are left out
+        // (their status says why) and join with a list-changed notification.
+        let wait = self.settings().upstream_list_wait;
+        let views = futures::future::join_all(upstreams.iter().map(|(r, executor)| async move {
+            let loaded = self.loaded_connector(caller, &r.id).await.ok()?;
+            let mut config = r.config.clone();
+            config.extend(loaded.secrets.clone());
+            match self.live_executor(executor.clone(), r, &config, wait).await {
+                Ok(view) => Some(view),
+                Err(e) => {
+                    tracing::debug!(connector = %r.name, "MCP server left out of the tool list: {}", e.message);
+                    None
+                }
+            }
+        }))
+        .await;
+        for ((r, _), view) in upstreams.iter().zip(views) {
+            let Some(view) = view else { continue };
+            for c in &view.spec().commands {
                 let Ok(name) = tool_name(&r.tool_prefix, &c.name) else {
                     continue;
                 };
@@ -109,7 +146,11 @@ impl Hub {
             if !seen.insert(t.connector_id.clone()) {
                 continue;
             }
-            if let Some(c) = self.registry().get(&t.type_id) {
+            let executor = match self.registry().get(&t.type_id) {
+                Some(c) if Self::is_mcp(&c) => self.current_upstream(&t.connector_id),
+                other => other,
+            };
+            if let Some(c) = executor {
                 out.push((
                     crate::framework::Instance {
                         id: t.connector_id.clone(),

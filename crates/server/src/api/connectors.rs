@@ -1,7 +1,10 @@
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use switchboard_contract::Envelope;
-use switchboard_runtime::hub::{ConnectorInput, ConnectorPatch, ConnectorView, ExecuteRequest};
+use switchboard_runtime::hub::{
+    ConnectorInput, ConnectorPatch, ConnectorView, ExecuteRequest, ImportReport,
+};
+use switchboard_store::model::Visibility;
 
 use super::{ok, ApiError, ApiJson, ApiOk, AuthedCaller, EnvelopeResponse};
 use crate::AppState;
@@ -87,4 +90,38 @@ pub async fn execute(
 ) -> EnvelopeResponse {
     let env: Envelope = state.hub.execute(&caller, &id, req, None).await;
     EnvelopeResponse(env)
+}
+
+/// Import the `mcpServers` file of Claude Desktop, Cursor or VS Code: one `mcp`
+/// connector per server, each reported as created, skipped or refused with why.
+/// `?visibility=personal` makes them yours alone (default: shared, admins only).
+#[utoipa::path(post, path = "/api/connectors/import", tag = "connectors",
+    request_body(content = Object, description = "A client config file: {\"mcpServers\": {name: {command, args, env} | {url, headers}}}"),
+    params(("visibility" = Option<String>, Query, description = "tenant (default) or personal")),
+    responses((status = 200, body = ImportReport), (status = 400)), security(("bearer" = [])))]
+pub async fn import(
+    State(state): State<AppState>,
+    AuthedCaller(caller): AuthedCaller,
+    Query(query): Query<ImportQuery>,
+    ApiJson(doc): ApiJson<serde_json::Value>,
+) -> Result<ApiOk<ImportReport>, ApiError> {
+    let visibility = match query.visibility.as_deref() {
+        None | Some("tenant") => None,
+        Some("personal") => Some(Visibility::Personal),
+        Some(other) => {
+            return Err(switchboard_contract::ConnectorError::invalid_input(format!(
+                "visibility '{other}' is not tenant or personal"
+            ))
+            .into())
+        }
+    };
+    Ok(ok(state
+        .hub
+        .import_mcp_config(&caller, &doc, visibility)
+        .await?))
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct ImportQuery {
+    visibility: Option<String>,
 }

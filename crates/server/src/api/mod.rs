@@ -44,6 +44,7 @@ pub fn router(state: AppState) -> Router<AppState> {
                 .patch(connectors::update)
                 .delete(connectors::delete),
         )
+        .route("/connectors/import", post(connectors::import))
         .route("/connectors/{id}/test", post(connectors::test))
         .route("/connectors/{id}/execute", post(connectors::execute))
         .route("/keys", get(keys::list).post(keys::create))

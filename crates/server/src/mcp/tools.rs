@@ -67,6 +67,14 @@ static OUTPUT_SCHEMA: LazyLock<Arc<JsonObject>> = LazyLock::new(|| {
 /// annotations from the command's access, a description an agent can act on.
 pub fn render(entry: &ToolEntry, naming: Naming) -> Tool {
     let c = &entry.command;
+    if let Some(native) = &c.native_tool {
+        // A proxied MCP tool keeps its own shape (schemas, annotations, title, icons,
+        // _meta); only its name becomes the hub's.
+        if let Ok(mut tool) = serde_json::from_value::<Tool>(native.clone()) {
+            tool.name = naming.spell(entry).into();
+            return tool;
+        }
+    }
     let mut description = c.description.clone();
     if c.deprecation.deprecated {
         description.push_str(&format!(

@@ -1,0 +1,279 @@
+//! One session with an upstream: spawn or dial, handshake, run, and stop cleanly.
+
+use std::collections::{HashMap, VecDeque};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rmcp::model::ProtocolVersion;
+use rmcp::service::{ClientLifecycleMode, RunningService};
+use rmcp::transport::async_rw::AsyncRwTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::{ClientServiceExt, Peer, RoleClient};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Child;
+use tokio_util::sync::CancellationToken;
+
+use super::client::UpstreamClient;
+use super::config::Transport;
+use super::{sse, Upstream};
+
+const STDERR_TAIL_LINES: usize = 5;
+
+/// Environment variables of the hub a child must never inherit.
+fn is_hub_secret_env(name: &str) -> bool {
+    name.starts_with("SWITCHBOARD_") || name == "DATABASE_URL"
+}
+
+pub(crate) struct Connection {
+    service: RunningService<RoleClient, UpstreamClient>,
+    child: Option<Child>,
+    stderr_tail: Arc<Mutex<VecDeque<String>>>,
+}
+
+fn tail(lines: &Arc<Mutex<VecDeque<String>>>) -> String {
+    let lines = lines.lock().map(|l| l.iter().cloned().collect::<Vec<_>>());
+    match lines {
+        Ok(l) if !l.is_empty() => format!("; its last output: {}", l.join(" | ")),
+        _ => String::new(),
+    }
+}
+
+fn exit_description(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited with code {code}"),
+        (None, Some(sig)) => format!("was killed by signal {sig}"),
+        _ => "exited".into(),
+    }
+}
+
+impl Connection {
+    pub fn peer(&self) -> Peer<RoleClient> {
+        self.service.peer().clone()
+    }
+
+    /// Runs until the session ends by itself (returns why) or `shutdown` fires (None).
+    pub async fn run_until(self, shutdown: &CancellationToken) -> Option<String> {
+        let Connection {
+            service,
+            mut child,
+            stderr_tail,
+        } = self;
+        let token = service.cancellation_token();
+        let waiting = service.waiting();
+        tokio::pin!(waiting);
+        tokio::select! {
+            _ = &mut waiting => {
+                let reason = match child.as_mut() {
+                    Some(c) => match tokio::time::timeout(Duration::from_secs(2), c.wait()).await {
+                        Ok(Ok(status)) => format!("the process {}", exit_description(status)),
+                        _ => {
+                            stop_child(c).await;
+                            "the process closed its output".to_string()
+                        }
+                    },
+                    None => "the connection closed".to_string(),
+                };
+                Some(format!("{reason}{}", tail(&stderr_tail)))
+            }
+            _ = shutdown.cancelled() => {
+                token.cancel();
+                let _ = tokio::time::timeout(Duration::from_secs(2), &mut waiting).await;
+                if let Some(c) = child.as_mut() {
+                    stop_child(c).await;
+                }
+                None
+            }
+        }
+    }
+
+    /// Ends the session now.
+    pub async fn stop(self) {
+        let shutdown = CancellationToken::new();
+        shutdown.cancel();
+        let _ = self.run_until(&shutdown).await;
+    }
+}
+
+/// Closing stdin (done by dropping the transport) asks politely; then SIGTERM to the
+/// process group (npx and uvx start children), then SIGKILL.
+async fn stop_child(child: &mut Child) {
+    if tokio::time::timeout(Duration::from_secs(2), child.wait())
+        .await
+        .is_ok()
+    {
+        return;
+    }
+    if let Some(pid) = child.id() {
+        let group = nix::unistd::Pid::from_raw(pid as i32);
+        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGTERM);
+        if tokio::time::timeout(Duration::from_secs(3), child.wait())
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+    }
+    let _ = child.kill().await;
+}
+
+pub(crate) async fn connect(upstream: &Upstream) -> Result<Connection, String> {
+    let config = &upstream.config;
+    let handler = UpstreamClient {
+        link: upstream.link.clone(),
+    };
+    let startup = config.startup_timeout;
+    let late = || {
+        format!(
+            "it did not complete the MCP handshake within {} s",
+            startup.as_secs()
+        )
+    };
+    match &config.transport {
+        Transport::Stdio {
+            command,
+            args,
+            env,
+            cwd,
+        } => {
+            let mut cmd = tokio::process::Command::new(command);
+            cmd.args(args);
+            for (name, _) in std::env::vars_os() {
+                if is_hub_secret_env(&name.to_string_lossy()) {
+                    cmd.env_remove(&name);
+                }
+            }
+            cmd.envs(env);
+            if let Some(dir) = cwd {
+                cmd.current_dir(dir);
+            }
+            cmd.stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .kill_on_drop(true)
+                .process_group(0);
+            let mut child = cmd
+                .spawn()
+                .map_err(|e| format!("cannot start '{command}': {e}"))?;
+            let (Some(stdout), Some(stdin), Some(stderr)) =
+                (child.stdout.take(), child.stdin.take(), child.stderr.take())
+            else {
+                return Err("the process has no stdio pipes".into());
+            };
+            let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
+            let name = upstream.instance.name.clone();
+            let sink = stderr_tail.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stderr).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let line: String = line.chars().take(2000).collect();
+                    tracing::info!(target: "switchboard::upstream", connector = %name, "stderr: {line}");
+                    if let Ok(mut t) = sink.lock() {
+                        if t.len() == STDERR_TAIL_LINES {
+                            t.pop_front();
+                        }
+                        t.push_back(line.chars().take(300).collect());
+                    }
+                }
+            });
+            let transport = AsyncRwTransport::new_client(stdout, stdin)
+                .with_max_line_length(config.max_message_bytes);
+            let started = tokio::time::timeout(
+                startup,
+                handler.serve_with_lifecycle(transport, ClientLifecycleMode::Initialize),
+            )
+            .await;
+            match started {
+                Ok(Ok(service)) => Ok(Connection {
+                    service,
+                    child: Some(child),
+                    stderr_tail,
+                }),
+                Ok(Err(e)) => {
+                    let why = match tokio::time::timeout(Duration::from_secs(1), child.wait()).await
+                    {
+                        Ok(Ok(status)) => format!(
+                            "the process {} during the MCP handshake",
+                            exit_description(status)
+                        ),
+                        _ => {
+                            stop_child(&mut child).await;
+                            format!("the MCP handshake failed: {e}")
+                        }
+                    };
+                    // Give the stderr reader a moment to record the last words.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    Err(format!("{why}{}", tail(&stderr_tail)))
+                }
+                Err(_) => {
+                    stop_child(&mut child).await;
+                    Err(format!("{}{}", late(), tail(&stderr_tail)))
+                }
+            }
+        }
+        Transport::StreamableHttp { url } => {
+            upstream.http.check_url(url).map_err(|e| e.to_string())?;
+            let client = upstream.http.mcp_http_client().map_err(|e| e.to_string())?;
+            let mut headers = HashMap::new();
+            for (k, v) in &config.headers {
+                let name = http::HeaderName::from_bytes(k.as_bytes())
+                    .map_err(|_| format!("header name '{k}' is invalid"))?;
+                let value = http::HeaderValue::from_str(v).map_err(|_| {
+                    format!("the value of header '{k}' is not a valid header value")
+                })?;
+                headers.insert(name, value);
+            }
+            let mut cfg = StreamableHttpClientTransportConfig::with_uri(url.as_str())
+                .reinit_on_expired_session(true)
+                .max_sse_event_size(config.max_message_bytes)
+                .custom_headers(headers);
+            if let Some(token) = &config.access_token {
+                cfg = cfg.auth_header(token.clone());
+            }
+            let transport = StreamableHttpClientTransport::with_client(client, cfg);
+            let lifecycle = ClientLifecycleMode::Auto {
+                preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+                legacy_version: None,
+            };
+            let service =
+                tokio::time::timeout(startup, handler.serve_with_lifecycle(transport, lifecycle))
+                    .await
+                    .map_err(|_| late())?
+                    .map_err(|e| format!("connecting to {url} failed: {e}"))?;
+            Ok(Connection {
+                service,
+                child: None,
+                stderr_tail: Arc::default(),
+            })
+        }
+        Transport::Sse { url } => {
+            let (sink, stream) = tokio::time::timeout(
+                startup,
+                sse::connect(
+                    &upstream.http,
+                    url,
+                    &config.headers,
+                    config.access_token.as_deref(),
+                    config.max_message_bytes,
+                ),
+            )
+            .await
+            .map_err(|_| late())??;
+            let service = tokio::time::timeout(
+                startup,
+                handler.serve_with_lifecycle((sink, stream), ClientLifecycleMode::Initialize),
+            )
+            .await
+            .map_err(|_| late())?
+            .map_err(|e| format!("the MCP handshake over SSE failed: {e}"))?;
+            Ok(Connection {
+                service,
+                child: None,
+                stderr_tail: Arc::default(),
+            })
+        }
+    }
+}
