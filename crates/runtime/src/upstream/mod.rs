@@ -159,10 +159,12 @@ fn fingerprint(config: &UpstreamConfig, prefix: &str) -> [u8; 32] {
 enum State {
     Starting,
     Ready,
-    /// Not usable; `retry_at` is when the supervisor tries again.
+    /// Not usable; `retry_at` is when the supervisor tries again. `recovering` when a
+    /// session that worked has just ended: a restart is worth waiting for.
     Failed {
         reason: String,
         retry_at: Instant,
+        recovering: bool,
     },
 }
 
@@ -293,9 +295,14 @@ impl Upstream {
             let current = state.borrow_and_update().clone();
             match current {
                 State::Ready => return Ok(()),
-                State::Failed { reason, retry_at } => {
-                    // A restart that is about to happen is worth waiting for.
-                    if retry_at > until || retry_at > Instant::now() + Duration::from_secs(2) {
+                State::Failed {
+                    reason,
+                    retry_at,
+                    recovering,
+                } => {
+                    // A restart after a crash is worth waiting for; a server that never
+                    // came up is reported at once.
+                    if !recovering || retry_at > until {
                         let secs = retry_at
                             .saturating_duration_since(Instant::now())
                             .as_secs_f64();
@@ -346,6 +353,7 @@ impl Upstream {
     async fn supervise(self: Arc<Self>, slot: usize) {
         let mut failures: u32 = 0;
         loop {
+            let mut was_up = false;
             if self.shutdown.is_cancelled() {
                 break;
             }
@@ -373,6 +381,7 @@ impl Upstream {
                             }
                             self.state.send_replace(State::Ready);
                             self.set_status("connected", None);
+                            was_up = true;
                             let ended = conn.run_until(&self.shutdown).await;
                             if let Ok(mut s) = self.slots[slot].write() {
                                 *s = None;
@@ -398,6 +407,7 @@ impl Upstream {
                 self.state.send_replace(State::Failed {
                     reason: reason.clone(),
                     retry_at: Instant::now() + delay,
+                    recovering: was_up && failures == 1,
                 });
                 self.set_status("error", Some(reason));
                 let _ = self.events.send(UpstreamEvent::Changed);

@@ -5,12 +5,17 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rmcp::model::ProtocolVersion;
+use futures::stream::BoxStream;
+use rmcp::model::{ClientJsonRpcMessage, ProtocolVersion, ServerJsonRpcMessage};
 use rmcp::service::{ClientLifecycleMode, RunningService};
 use rmcp::transport::async_rw::AsyncRwTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::transport::streamable_http_client::{
+    StreamableHttpClient, StreamableHttpError, StreamableHttpPostResponse,
+};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::{ClientServiceExt, Peer, RoleClient};
+use sse_stream::{Error as SseError, Sse};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 use tokio_util::sync::CancellationToken;
@@ -233,7 +238,8 @@ pub(crate) async fn connect(upstream: &Upstream) -> Result<Connection, String> {
             if let Some(token) = &config.access_token {
                 cfg = cfg.auth_header(token.clone());
             }
-            let transport = StreamableHttpClientTransport::with_client(client, cfg);
+            let transport =
+                StreamableHttpClientTransport::with_client(LenientSessions(client), cfg);
             let lifecycle = ClientLifecycleMode::Auto {
                 preferred_versions: vec![ProtocolVersion::V_2026_07_28],
                 legacy_version: None,
@@ -275,5 +281,127 @@ pub(crate) async fn connect(upstream: &Upstream) -> Result<Connection, String> {
                 stderr_tail: Arc::default(),
             })
         }
+    }
+}
+
+/// rmcp's reqwest client, except that an unknown-session answer some servers give as
+/// HTTP 400 with an id-less JSON-RPC error (server-everything does; the spec says 404)
+/// also counts as an expired session, so the session is re-created instead of the
+/// request waiting for an answer that never comes.
+#[derive(Clone)]
+struct LenientSessions(reqwest_013::Client);
+
+fn is_unknown_session_error(message: &ServerJsonRpcMessage) -> bool {
+    let Ok(v) = serde_json::to_value(message) else {
+        return false;
+    };
+    v.get("error").is_some()
+        && v.get("id").is_none_or(|id| id.is_null())
+        && v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.to_ascii_lowercase().contains("session"))
+}
+
+impl StreamableHttpClient for LenientSessions {
+    type Error = reqwest_013::Error;
+
+    async fn post_message(
+        &self,
+        uri: Arc<str>,
+        message: ClientJsonRpcMessage,
+        session_id: Option<Arc<str>>,
+        auth_header: Option<String>,
+        custom_headers: HashMap<http::HeaderName, http::HeaderValue>,
+    ) -> Result<StreamableHttpPostResponse, StreamableHttpError<Self::Error>> {
+        let had_session = session_id.is_some();
+        let response = self
+            .0
+            .post_message(uri, message, session_id, auth_header, custom_headers)
+            .await;
+        match response {
+            Ok(StreamableHttpPostResponse::Json(m, _))
+                if had_session && is_unknown_session_error(&m) =>
+            {
+                Err(StreamableHttpError::SessionExpired)
+            }
+            other => other,
+        }
+    }
+
+    async fn post_message_with_max_sse_event_size(
+        &self,
+        uri: Arc<str>,
+        message: ClientJsonRpcMessage,
+        session_id: Option<Arc<str>>,
+        auth_header: Option<String>,
+        custom_headers: HashMap<http::HeaderName, http::HeaderValue>,
+        max_sse_event_size: usize,
+    ) -> Result<StreamableHttpPostResponse, StreamableHttpError<Self::Error>> {
+        let had_session = session_id.is_some();
+        let response = self
+            .0
+            .post_message_with_max_sse_event_size(
+                uri,
+                message,
+                session_id,
+                auth_header,
+                custom_headers,
+                max_sse_event_size,
+            )
+            .await;
+        match response {
+            Ok(StreamableHttpPostResponse::Json(m, _))
+                if had_session && is_unknown_session_error(&m) =>
+            {
+                Err(StreamableHttpError::SessionExpired)
+            }
+            other => other,
+        }
+    }
+
+    async fn delete_session(
+        &self,
+        uri: Arc<str>,
+        session_id: Arc<str>,
+        auth_header: Option<String>,
+        custom_headers: HashMap<http::HeaderName, http::HeaderValue>,
+    ) -> Result<(), StreamableHttpError<Self::Error>> {
+        self.0
+            .delete_session(uri, session_id, auth_header, custom_headers)
+            .await
+    }
+
+    async fn get_stream(
+        &self,
+        uri: Arc<str>,
+        session_id: Option<Arc<str>>,
+        last_event_id: Option<String>,
+        auth_header: Option<String>,
+        custom_headers: HashMap<http::HeaderName, http::HeaderValue>,
+    ) -> Result<BoxStream<'static, Result<Sse, SseError>>, StreamableHttpError<Self::Error>> {
+        self.0
+            .get_stream(uri, session_id, last_event_id, auth_header, custom_headers)
+            .await
+    }
+
+    async fn get_stream_with_max_sse_event_size(
+        &self,
+        uri: Arc<str>,
+        session_id: Option<Arc<str>>,
+        last_event_id: Option<String>,
+        auth_header: Option<String>,
+        custom_headers: HashMap<http::HeaderName, http::HeaderValue>,
+        max_sse_event_size: usize,
+    ) -> Result<BoxStream<'static, Result<Sse, SseError>>, StreamableHttpError<Self::Error>> {
+        self.0
+            .get_stream_with_max_sse_event_size(
+                uri,
+                session_id,
+                last_event_id,
+                auth_header,
+                custom_headers,
+                max_sse_event_size,
+            )
+            .await
     }
 }

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod mcp_client;
+
 use reqwest::StatusCode;
 use serde_json::Value;
 use switchboard_runtime::http::{NetworkPolicy, OutboundClient, OutboundConfig};
