@@ -70,23 +70,41 @@ async fn open_store(common: &Common, vault: Vault) -> Result<Store> {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called, not
+/// when first polled, so a signal right after "listening" is printed still shuts down
+/// gracefully.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    #[cfg(unix)]
+    let int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
+    async move {
+        #[cfg(unix)]
+        {
+            let term = async {
+                match term {
+                    Ok(mut s) => {
+                        s.recv().await;
+                    }
+                    Err(_) => std::future::pending::<()>().await,
+                }
+            };
+            let int = async {
+                match int {
+                    Ok(mut s) => {
+                        s.recv().await;
+                    }
+                    Err(_) => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! { _ = int => {}, _ = term => {} }
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("shutting down: finishing in-flight requests");
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutting down: finishing in-flight requests");
+    }
 }
 
 /// Vault, store, outbound client and registry: the hub every command runs on.
@@ -165,10 +183,16 @@ pub async fn serve(common: Common, listen: String, conformance_profile: bool) ->
     if conformance_profile {
         setup_conformance_profile(&hub).await?;
     }
+    match hub.start_upstreams().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(count = n, "starting MCP upstream servers"),
+        Err(e) => tracing::warn!("cannot list MCP upstream servers to start: {e}"),
+    }
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
+    let shutdown = shutdown_signal();
     println!(
         "Switchboard {} listening on http://{addr}",
         env!("CARGO_PKG_VERSION")
@@ -178,7 +202,7 @@ pub async fn serve(common: Common, listen: String, conformance_profile: bool) ->
         listener,
         hub.clone(),
         switchboard_server::McpSettings::from_env(),
-        shutdown_signal(),
+        shutdown,
     )
     .await?;
     hub.stop_upstreams().await;

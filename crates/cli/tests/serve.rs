@@ -366,3 +366,89 @@ async fn mcp_over_stdio_lists_and_calls_tools() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid or revoked"));
 }
+
+/// `import-mcp-config` with a Claude Desktop file, then a restart: the hub launches the
+/// imported server by itself (status `connected` before any call) and its tools work.
+#[tokio::test]
+async fn import_mcp_config_then_restart_starts_the_servers() {
+    let time_server =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/e2e/.venv/bin/mcp-server-time");
+    if !time_server.exists() {
+        eprintln!(
+            "SKIPPED import_mcp_config_then_restart_starts_the_servers: {} is missing; run scripts/install-test-deps",
+            time_server.display()
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // First start creates the tenant and admin key.
+    let hub = start(&data);
+    assert!(stop(hub).success());
+
+    let file = dir.path().join("claude_desktop_config.json");
+    std::fs::write(
+        &file,
+        json!({"mcpServers": {
+            "time": {"command": time_server, "env": {"TZ": CANARY}},
+            "broken": {"command": "npx", "args": "not-a-list"},
+        }})
+        .to_string(),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["import-mcp-config"])
+        .arg(&file)
+        .env("SWITCHBOARD_DATA_DIR", &data)
+        .env_remove("DATABASE_URL")
+        .env_remove("SWITCHBOARD_MASTER_KEY")
+        .env_remove("SWITCHBOARD_API_KEY")
+        .output()
+        .expect("run import-mcp-config");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("created  time"), "{stdout}");
+    assert!(
+        stdout.contains("refused  broken: `args` must be an array"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("1 created, 0 skipped, 1 refused"),
+        "{stdout}"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a refused server makes the exit status 1"
+    );
+    assert!(
+        files_contain(&data, CANARY).is_empty(),
+        "env values are stored encrypted"
+    );
+
+    let hub = start(&data);
+    let key = std::fs::read_to_string(data.join("admin.key")).unwrap();
+    let key = key.trim();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, body) = call(&hub.base, key, "GET", "/api/connectors/time", None).await;
+        if body["data"]["status"] == "connected" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "time never connected: {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (status, body) = call(
+        &hub.base,
+        key,
+        "POST",
+        "/api/connectors/time/execute",
+        Some(json!({"command": "get_current_time", "params": {"timezone": "UTC"}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["data"]["structuredContent"]["timezone"], "UTC",
+        "{body}"
+    );
+    assert!(stop(hub).success());
+}

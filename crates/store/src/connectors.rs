@@ -195,6 +195,21 @@ impl Store {
         .collect()
     }
 
+    /// Every enabled connector of a type, in all tenants: for the hub's own start-up
+    /// work (launching MCP servers), never for a caller.
+    pub async fn enabled_connectors_of_type(&self, type_id: &str) -> Result<Vec<ConnectorRecord>> {
+        sqlx::query(&format!(
+            "SELECT {CONNECTOR_COLUMNS} FROM connectors \
+             WHERE type_id = $1 AND enabled = 1 ORDER BY tenant_id, name"
+        ))
+        .bind(type_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(connector_from_row)
+        .collect()
+    }
+
     /// Saves the mutable fields of `record` (matched by tenant and id) and, when
     /// `secrets` is given, replaces the stored secrets (an empty map deletes them).
     pub async fn update_connector(

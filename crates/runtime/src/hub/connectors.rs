@@ -417,6 +417,9 @@ impl Hub {
         } else {
             created
         };
+        if is_mcp && created.enabled {
+            self.warm_upstream(&created, &secrets);
+        }
         self.connectors_changed();
         self.audit_admin(caller, "connector.create", &created);
         Ok(self.view(Some(&spec), created, &secrets))
@@ -566,13 +569,16 @@ impl Hub {
             .update_connector(&r, new_secrets.as_ref())
             .await
             .map_err(store_error)?;
+        let secrets = new_secrets.unwrap_or(stored);
         if is_mcp {
-            // Restarted with the new settings on next use (or stays stopped if disabled).
+            // Restarted with the new settings (or left stopped when disabled).
             self.stop_upstream(&updated.id);
+            if updated.enabled {
+                self.warm_upstream(&updated, &secrets);
+            }
         }
         self.connectors_changed();
         self.audit_admin(caller, "connector.update", &updated);
-        let secrets = new_secrets.unwrap_or(stored);
         Ok(self.view(Some(&spec), updated, &secrets))
     }
 

@@ -132,6 +132,50 @@ impl Hub {
         self.inner.upstreams.stop(connector_id);
     }
 
+    /// Launches every enabled MCP connector of every tenant in the background, so
+    /// their status is current and the first caller does not wait for a start.
+    pub async fn start_upstreams(&self) -> Result<usize, ConnectorError> {
+        let mut started = 0;
+        for type_id in self
+            .registry()
+            .specs()
+            .filter(|s| s.execution_model == ExecutionModel::Mcp)
+            .map(|s| s.name.clone())
+            .collect::<Vec<_>>()
+        {
+            let records = self
+                .store()
+                .enabled_connectors_of_type(&type_id)
+                .await
+                .map_err(store_error)?;
+            for record in records {
+                let secrets = self
+                    .store()
+                    .connector_secrets(&record.tenant_id, &record.id)
+                    .await
+                    .map_err(store_error)?;
+                self.warm_upstream(&record, &secrets);
+                started += 1;
+            }
+        }
+        Ok(started)
+    }
+
+    /// Starts the connector's MCP server without waiting for it.
+    pub(super) fn warm_upstream(&self, record: &ConnectorRecord, secrets: &Map<String, Value>) {
+        let mut config = record.config.clone();
+        config.extend(secrets.clone());
+        let upstreams = self.inner.upstreams.clone();
+        let instance = instance_of(record);
+        let prefix = record.tool_prefix.clone();
+        tokio::spawn(async move {
+            // Zero wait: the supervisor runs on; errors land in the status.
+            let _ = upstreams
+                .live(&instance, &prefix, &config, Duration::ZERO)
+                .await;
+        });
+    }
+
     /// Stops every MCP upstream (graceful shutdown).
     pub async fn stop_upstreams(&self) {
         self.inner.upstreams.stop_all().await;
