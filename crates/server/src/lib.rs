@@ -63,6 +63,13 @@ pub async fn serve_with(
         shutdown.await;
         stop.cancel();
     });
+    // Without TCP_NODELAY a response written in two parts (an SSE stream's headers,
+    // then its event) waits for the client's delayed ACK: 40 ms per call.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {e}");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { token.cancelled().await })
         .await?;
