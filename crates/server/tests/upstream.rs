@@ -394,6 +394,13 @@ async fn broken_upstreams_leave_the_hub_and_other_connectors_working() {
             "within 1 s",
         ),
         (
+            // One 3 MB line against a 1 MiB limit: dropped, so no handshake answer.
+            "oversized",
+            json!({"command": "sh", "args": ["-c", "head -c 3000000 /dev/zero | tr '\\0' a; echo; sleep 30"],
+                   "maxMessageBytes": 1_048_576, "startupTimeoutMs": 1500}),
+            "within 1 s",
+        ),
+        (
             "refused",
             json!({"url": format!("http://127.0.0.1:{closed_port}/mcp"), "startupTimeoutMs": 3000}),
             "connecting to",

@@ -31,9 +31,22 @@ fn is_hub_secret_env(name: &str) -> bool {
     name.starts_with("SWITCHBOARD_") || name == "DATABASE_URL"
 }
 
+/// A local server's process group leader. Dropping it (the hub stopped abruptly)
+/// kills the whole group, so children of `npx` or `uvx` never outlive the hub.
+struct ProcessGroup(Child);
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        if let (Ok(None), Some(pid)) = (self.0.try_wait(), self.0.id()) {
+            let group = nix::unistd::Pid::from_raw(pid as i32);
+            let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+}
+
 pub(crate) struct Connection {
     service: RunningService<RoleClient, UpstreamClient>,
-    child: Option<Child>,
+    child: Option<ProcessGroup>,
     stderr_tail: Arc<Mutex<VecDeque<String>>>,
 }
 
@@ -71,7 +84,7 @@ impl Connection {
         tokio::pin!(waiting);
         tokio::select! {
             _ = &mut waiting => {
-                let reason = match child.as_mut() {
+                let reason = match child.as_mut().map(|g| &mut g.0) {
                     Some(c) => match tokio::time::timeout(Duration::from_secs(2), c.wait()).await {
                         Ok(Ok(status)) => format!("the process {}", exit_description(status)),
                         _ => {
@@ -86,8 +99,8 @@ impl Connection {
             _ = shutdown.cancelled() => {
                 token.cancel();
                 let _ = tokio::time::timeout(Duration::from_secs(2), &mut waiting).await;
-                if let Some(c) = child.as_mut() {
-                    stop_child(c).await;
+                if let Some(g) = child.as_mut() {
+                    stop_child(&mut g.0).await;
                 }
                 None
             }
@@ -194,7 +207,7 @@ pub(crate) async fn connect(upstream: &Upstream) -> Result<Connection, String> {
             match started {
                 Ok(Ok(service)) => Ok(Connection {
                     service,
-                    child: Some(child),
+                    child: Some(ProcessGroup(child)),
                     stderr_tail,
                 }),
                 Ok(Err(e)) => {
