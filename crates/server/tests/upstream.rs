@@ -333,7 +333,8 @@ async fn a_killed_upstream_fails_the_call_clearly_and_the_next_call_works() {
         &[],
     );
     let kill = async {
-        tokio::time::sleep(Duration::from_millis(700)).await;
+        // Long enough for the call to reach the server even on a loaded machine.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
         std::process::Command::new("kill")
             .args(["-9", &pid.to_string()])
             .status()
