@@ -522,3 +522,63 @@ async fn http_and_sse_upstreams_work_and_survive_an_upstream_restart() {
     server.stop().await;
     sse_server.stop().await;
 }
+
+#[tokio::test]
+async fn a_pool_runs_that_many_processes_and_disabling_stops_them() {
+    let Some(s) = servers("a_pool_runs_that_many_processes_and_disabling_stops_them") else {
+        return;
+    };
+    let h = hub().await;
+    let dir = tempfile::tempdir().unwrap();
+    let pids = dir.path().join("pids");
+    let script = format!(
+        "echo $$ >> '{}'; exec '{}' '{}' stdio",
+        pids.display(),
+        s.node.display(),
+        s.everything.display()
+    );
+    create(
+        &h,
+        "pool",
+        json!({"command": "sh", "args": ["-c", script], "poolSize": 3}),
+    )
+    .await;
+    let mcp = Mcp::new(&h, "/mcp", CURRENT);
+    for i in 0..6 {
+        let r = call(&mcp, "pool.echo", json!({"message": format!("m{i}")})).await;
+        assert_eq!(text_of(&r), format!("Echo: m{i}"));
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let started: Vec<i32> = loop {
+        let pids: Vec<i32> = std::fs::read_to_string(&pids)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect();
+        if pids.len() >= 3 || std::time::Instant::now() > deadline {
+            break pids;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        started.len(),
+        3,
+        "poolSize 3 starts three processes: {started:?}"
+    );
+    let alive = |pid: i32| Path::new(&format!("/proc/{pid}")).exists();
+    assert!(started.iter().all(|p| alive(*p)));
+
+    let (st, body) = h
+        .patch("/api/connectors/pool", json!({"enabled": false}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while started.iter().any(|p| alive(*p)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "disabling stops the processes"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status_of(&h, "pool").await.0, "disconnected");
+}

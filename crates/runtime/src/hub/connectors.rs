@@ -575,6 +575,12 @@ impl Hub {
             self.stop_upstream(&updated.id);
             if updated.enabled {
                 self.warm_upstream(&updated, &secrets);
+            } else if let Err(e) = self
+                .store()
+                .set_connector_status(&updated.tenant_id, &updated.id, "disconnected", None)
+                .await
+            {
+                tracing::warn!(error = %e, "could not record a stopped MCP server's status");
             }
         }
         self.connectors_changed();
