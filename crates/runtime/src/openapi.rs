@@ -311,6 +311,9 @@ impl Runner<'_> {
             })
             .unwrap_or_default();
         let token = self.authorize(&uses, &mut parts).await?;
+        if uses.is_empty() {
+            self.fallback_bearer(&mut parts);
+        }
         let req = assemble(OutboundRequest::get(with_query(&base, &parts.query)), parts);
         let resp = self.send(req).await?;
         if matches!(resp.status, 401 | 403) || resp.status >= 500 {
@@ -462,6 +465,17 @@ impl Runner<'_> {
         }
     }
 
+    /// A document without security schemes: `accessToken`, when set, as a bearer token.
+    fn fallback_bearer(&self, parts: &mut Parts) {
+        if self.definition.fallback_bearer {
+            if let Some(token) = self.config_str(ACCESS_TOKEN_FIELD) {
+                parts
+                    .headers
+                    .push(("Authorization".into(), format!("Bearer {token}")));
+            }
+        }
+    }
+
     /// Picks the first requirement whose schemes are all configured and applies it.
     async fn authorize_operation(
         &self,
@@ -469,13 +483,7 @@ impl Runner<'_> {
         parts: &mut Parts,
     ) -> Result<Option<String>, ConnectorError> {
         if op.security.is_empty() {
-            if self.definition.fallback_bearer {
-                if let Some(token) = self.config_str(ACCESS_TOKEN_FIELD) {
-                    parts
-                        .headers
-                        .push(("Authorization".into(), format!("Bearer {token}")));
-                }
-            }
+            self.fallback_bearer(parts);
             return Ok(None);
         }
         let usable = op.security.iter().find(|alternative| {
