@@ -156,6 +156,81 @@ impl OpenApiSupport {
         Ok((built, draft.warnings))
     }
 
+    /// Completes a type about to be stored (`POST`/`PUT /api/connector-types` with
+    /// `executionModel: "openapi"`). `definition` is either an import request,
+    /// `{"spec": <document> | "url": "…", "operations": ["repos/get", …]}` (operations by
+    /// command name or operationId; all when left out), which is parsed and replaces the
+    /// spec's config and commands and the definition; or a stored [`OpenApiDefinition`],
+    /// which is checked against the spec's commands.
+    pub async fn prepare_type(
+        &self,
+        spec: &mut ConnectorSpec,
+        definition: &mut Value,
+    ) -> Result<(), ConnectorError> {
+        let import = definition
+            .as_object()
+            .filter(|d| d.contains_key("spec") || d.contains_key("url"));
+        let Some(import) = import else {
+            // A stored definition (an update that does not re-import): it must still fit.
+            let parsed: OpenApiDefinition = serde_json::from_value(definition.clone()).map_err(|e| {
+                ConnectorError::invalid_input(format!(
+                    "definition must be {{\"spec\": <OpenAPI document>}} or {{\"url\": \"…\"}} with optional \"operations\": [names], or a stored OpenAPI definition ({e})"
+                ))
+            })?;
+            OpenApiConnector::new(spec.clone(), parsed)?;
+            return Ok(());
+        };
+        let source = OasSource::from_fields(
+            import.get("spec").cloned(),
+            match import.get("url") {
+                None => None,
+                Some(Value::String(u)) => Some(u.clone()),
+                Some(_) => {
+                    return Err(ConnectorError::invalid_input(
+                        "definition.url must be a string",
+                    ))
+                }
+            },
+        )?;
+        let operations = match import.get("operations") {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(items)) => Some(
+                items
+                    .iter()
+                    .map(|i| {
+                        i.as_str().map(str::to_string).ok_or_else(|| {
+                            ConnectorError::invalid_input(
+                                "definition.operations must list command names or operationIds (strings)",
+                            )
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            Some(_) => {
+                return Err(ConnectorError::invalid_input(
+                    "definition.operations must be an array of command names or operationIds",
+                ))
+            }
+        };
+        let options = TypeOptions {
+            name: spec.name.clone(),
+            version: spec.version.clone(),
+            description: Some(spec.description.clone()).filter(|d| !d.is_empty()),
+            tool_prefix: Some(spec.tool_prefix.clone()),
+            category: spec.category.clone(),
+            tags: spec.tags.clone(),
+            operations,
+        };
+        let (built, _warnings) = self.build_type(source, &options).await?;
+        let docs_url = spec.docs_url.take();
+        *spec = built.spec;
+        spec.docs_url = docs_url;
+        *definition = serde_json::to_value(&built.definition).map_err(|e| {
+            ConnectorError::internal(format!("cannot store the OpenAPI definition: {e}"))
+        })?;
+        Ok(())
+    }
+
     /// Builds the executor of a stored type from its spec and definition JSON.
     pub fn build(
         &self,

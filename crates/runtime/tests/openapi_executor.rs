@@ -360,3 +360,90 @@ async fn network_policy_applies_to_operations() {
     assert_eq!(err.code, ErrorCode::Forbidden);
     assert!(err.message.contains("network policy"), "{}", err.message);
 }
+
+#[tokio::test]
+async fn a_type_is_prepared_from_an_import_request_and_checked_when_stored() {
+    use switchboard_contract::{ConnectorSpec, ExecutionModel};
+    use switchboard_runtime::openapi::OpenApiSupport;
+
+    let base = start(Sim::default()).await;
+    let support = OpenApiSupport::new(client(), ParseLimits::default());
+    let mut spec = ConnectorSpec {
+        name: "echo".into(),
+        version: "1.2.0".into(),
+        description: String::new(),
+        category: None,
+        tags: Vec::new(),
+        tool_prefix: "echo".into(),
+        execution_model: ExecutionModel::Openapi,
+        scopes: Vec::new(),
+        requires_oauth: false,
+        oauth_provider: None,
+        docs_url: Some("https://docs.example".into()),
+        config: Vec::new(),
+        default_command: None,
+        commands: Vec::new(),
+    };
+    let mut definition = json!({"spec": document(&base), "operations": ["getFile", "empty"]});
+    support
+        .prepare_type(&mut spec, &mut definition)
+        .await
+        .unwrap();
+    let names: Vec<&str> = spec.commands.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["health", "empty", "getFile"], "document order");
+    assert_eq!(spec.version, "1.2.0");
+    assert_eq!(spec.docs_url.as_deref(), Some("https://docs.example"));
+    assert!(spec.config.iter().any(|f| f.name == "baseUrl"));
+    assert_eq!(definition["operations"].as_array().unwrap().len(), 2);
+
+    // Stored again as it is (an update without a new document): accepted.
+    let mut stored = definition.clone();
+    support
+        .prepare_type(&mut spec.clone(), &mut stored)
+        .await
+        .unwrap();
+    assert_eq!(stored, definition);
+    // A command without an operation is refused.
+    let mut broken = definition.clone();
+    broken["operations"].as_array_mut().unwrap().pop();
+    let err = support
+        .prepare_type(&mut spec.clone(), &mut broken)
+        .await
+        .unwrap_err();
+    assert!(
+        err.message.contains("without an operation: getFile"),
+        "{}",
+        err.message
+    );
+
+    let mut unknown = json!({"spec": document(&base), "operations": ["nope"]});
+    let err = support
+        .prepare_type(&mut spec.clone(), &mut unknown)
+        .await
+        .unwrap_err();
+    assert!(
+        err.message.contains("unknown operation(s): nope"),
+        "{}",
+        err.message
+    );
+    let mut garbage = json!({"operations": 3});
+    let err = support
+        .prepare_type(&mut spec.clone(), &mut garbage)
+        .await
+        .unwrap_err();
+    assert!(
+        err.message.contains("definition must be"),
+        "{}",
+        err.message
+    );
+    let mut swagger = json!({"spec": {"swagger": "2.0"}});
+    let err = support
+        .prepare_type(&mut spec, &mut swagger)
+        .await
+        .unwrap_err();
+    assert!(
+        err.message.contains("Swagger 2.0 is not supported"),
+        "{}",
+        err.message
+    );
+}
