@@ -459,13 +459,13 @@ impl<'a> Walker<'a> {
             return Vec::new();
         };
         let mut out = Vec::new();
-        let mut anonymous = false;
         for (i, requirement) in list.iter().enumerate() {
             let Some(requirement) = requirement.as_object() else {
                 continue;
             };
             if requirement.is_empty() {
-                anonymous = true;
+                // `{}`: credentials are optional for this operation.
+                out.push(Vec::new());
                 continue;
             }
             let uses: Option<Vec<SecurityUse>> = requirement
@@ -505,8 +505,6 @@ impl<'a> Walker<'a> {
                 }
             }
         }
-        // An anonymous alternative makes credentials optional: keep the others, in order.
-        let _ = anonymous;
         out
     }
 

@@ -38,6 +38,10 @@ fn githubs_description_parses_into_a_draft() {
         eprintln!("  warning at {}: {}", w.pointer, w.message);
     }
     assert!(draft.commands.len() > 1000, "{}", draft.commands.len());
+    eprintln!(
+        "GitHub draft as JSON: {} bytes",
+        draft.to_json().to_string().len()
+    );
     let skipped: Vec<_> = draft
         .warnings
         .iter()
@@ -92,7 +96,17 @@ fn every_openapi_3_document_of_readme_oas_examples_parses() {
     for file in &files {
         let text = std::fs::read_to_string(file).expect("read example");
         match parse(&text, &ParseLimits::default()) {
-            Ok(draft) => commands += draft.commands.len(),
+            Ok(draft) => {
+                commands += draft.commands.len();
+                for w in &draft.warnings {
+                    eprintln!(
+                        "  {}: warning at {}: {}",
+                        file.display(),
+                        w.pointer,
+                        w.message
+                    );
+                }
+            }
             Err(e) => failures.push(format!("{}: {e}", file.display())),
         }
     }

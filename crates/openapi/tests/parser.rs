@@ -642,3 +642,19 @@ fn draft_json_lists_commands_and_warnings() {
     );
     assert!(j["commands"][0]["inputSchema"].is_object());
 }
+
+#[test]
+fn yaml_alias_bombs_are_refused_not_expanded() {
+    let mut yaml = String::from(
+        "openapi: 3.0.0\ninfo: {title: t, version: '1'}\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n",
+    );
+    for i in 1..12 {
+        let prev = format!("*a{}", i - 1);
+        yaml.push_str(&format!("a{i}: &a{i} [{}]\n", vec![prev; 10].join(", ")));
+    }
+    yaml.push_str("paths: {}\n");
+    let started = std::time::Instant::now();
+    let err = parse(&yaml, &ParseLimits::default()).unwrap_err();
+    assert!(err.message.contains("valid YAML"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}

@@ -561,15 +561,19 @@ impl Runner<'_> {
             self.fallback_bearer(parts);
             return Ok(None);
         }
+        // The first alternative the config satisfies; an empty one (`{}`) means the
+        // operation also works without credentials.
         let usable = op.security.iter().find(|alternative| {
-            alternative.iter().all(|u| {
-                self.definition
-                    .scheme(&u.scheme)
-                    .is_some_and(|s| self.configured(s))
-            })
+            !alternative.is_empty()
+                && alternative.iter().all(|u| {
+                    self.definition
+                        .scheme(&u.scheme)
+                        .is_some_and(|s| self.configured(s))
+                })
         });
         match usable {
             Some(uses) => self.authorize(uses, parts).await,
+            None if op.security.iter().any(Vec::is_empty) => Ok(None),
             None => {
                 let fields: Vec<String> = op
                     .security

@@ -109,6 +109,7 @@ fn document(base: &str) -> Value {
             },
             "/oauth": {"get": {"operationId": "viaOauth", "security": [{"oauth": ["read", "write"]}]}},
             "/either": {"get": {"operationId": "either", "security": [{"header": []}, {"basic": []}]}},
+            "/optional": {"get": {"operationId": "optional", "security": [{}, {"header": []}]}},
             "/status/{code}": {"get": {"operationId": "status", "parameters": [{"name": "code", "in": "path", "required": true, "schema": {"type": "integer"}}]}},
             "/empty": {"delete": {"operationId": "empty"}}
         },
@@ -296,6 +297,13 @@ async fn first_configured_alternative_is_used_and_missing_credentials_are_named(
     .unwrap();
     assert!(out["authorization"].as_str().unwrap().starts_with("Basic "));
     assert!(out["xApiKey"].is_null());
+    // `{}` among the alternatives: credentials are sent when configured, else none.
+    let bare = json!({"baseUrl": format!("{base}/api")});
+    let out = run(&c, "optional", json!({}), bare).await.unwrap();
+    assert!(out["xApiKey"].is_null() && out["authorization"].is_null());
+    let keyed = json!({"baseUrl": format!("{base}/api"), "header": "k"});
+    let out = run(&c, "optional", json!({}), keyed).await.unwrap();
+    assert_eq!(out["xApiKey"], "k");
     let err = run(
         &c,
         "either",
