@@ -679,8 +679,15 @@ impl<'a> Walker<'a> {
             (true, true) => format!("{upper} {path}"),
         };
         description = truncate(&description, MAX_DESCRIPTION);
+        if op.contains_key("servers") || item.contains_key("servers") {
+            self.warn(
+                pointer,
+                "servers declared on the path or operation are ignored: every call goes to baseUrl",
+            );
+        }
         let mut spec = CommandSpec::new(&command, access, description);
         spec.params = fields;
+        spec.outputs = self.outputs(op.get("responses"));
         if matches!(method, "put" | "delete") {
             spec.idempotent = true;
         }
@@ -701,6 +708,70 @@ impl<'a> Walker<'a> {
                 security,
             },
         })
+    }
+
+    /// The top-level property names of the first 2xx JSON response (the command's
+    /// `outputs`, which versioning compares); empty when it is not an object.
+    fn outputs(&self, responses: Option<&'a Value>) -> Vec<String> {
+        let Some(responses) = responses.and_then(Value::as_object) else {
+            return Vec::new();
+        };
+        let Some(ok) = responses
+            .iter()
+            .find(|(code, _)| code.starts_with('2'))
+            .map(|(_, r)| r)
+        else {
+            return Vec::new();
+        };
+        let resolve = |v: &'a Value| {
+            refs::follow(self.doc, v, "", MAX_REF_HOPS)
+                .ok()
+                .map(|(v, _)| v)
+        };
+        let Some(content) = resolve(ok)
+            .and_then(|r| r.get("content"))
+            .and_then(Value::as_object)
+        else {
+            return Vec::new();
+        };
+        let Some((_, encoding)) = pick_media_type(content) else {
+            return Vec::new();
+        };
+        if encoding != BodyEncoding::Json {
+            return Vec::new();
+        }
+        let schema = content
+            .iter()
+            .find(|(k, _)| {
+                let b = k
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
+                b == "application/json"
+                    || b.ends_with("+json")
+                    || b.ends_with("/json")
+                    || b == "*/*"
+            })
+            .and_then(|(_, m)| m.get("schema"))
+            .and_then(resolve);
+        let mut names = Vec::new();
+        let mut pending: Vec<&Value> = schema.into_iter().collect();
+        while let Some(s) = pending.pop() {
+            if let Some(props) = s.get("properties").and_then(Value::as_object) {
+                names.extend(props.keys().cloned());
+            }
+            if let Some(parts) = s.get("allOf").and_then(Value::as_array) {
+                pending.extend(parts.iter().filter_map(resolve));
+            }
+            if names.len() > 100 {
+                break;
+            }
+        }
+        names.sort();
+        names.dedup();
+        names
     }
 
     /// A parameter object; `Ok(None)` for headers OpenAPI says to ignore.

@@ -658,3 +658,23 @@ fn yaml_alias_bombs_are_refused_not_expanded() {
     assert!(err.message.contains("valid YAML"), "{err}");
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+#[test]
+fn outputs_come_from_the_success_response_and_operation_servers_are_noted() {
+    let doc = json!({"openapi": "3.0.0", "info": {"title": "t", "version": "1"}, "paths": {"/u": {"get": {
+        "operationId": "getUser",
+        "servers": [{"url": "https://other.example"}],
+        "responses": {"404": {"description": "no"}, "200": {"$ref": "#/components/responses/User"}}}}},
+        "components": {"responses": {"User": {"description": "ok", "content": {"application/json": {"schema": {
+            "allOf": [{"$ref": "#/components/schemas/Base"}, {"properties": {"name": {"type": "string"}}}]}}}}},
+          "schemas": {"Base": {"type": "object", "properties": {"id": {"type": "integer"}}}}}});
+    let d = draft(doc);
+    assert_eq!(command(&d, "getUser").spec.outputs, ["id", "name"]);
+    assert!(
+        d.warnings
+            .iter()
+            .any(|w| w.pointer == "/paths/~1u/get" && w.message.contains("ignored")),
+        "{:?}",
+        d.warnings
+    );
+}

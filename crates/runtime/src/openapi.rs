@@ -422,8 +422,17 @@ impl Runner<'_> {
             };
             match b.location {
                 Location::Path => {
-                    let encoded = encode_component(&simple_value(value));
-                    path = path.replace(&format!("{{{}}}", b.wire), &encoded);
+                    let text = simple_value(value);
+                    // URL parsers treat `.`/`..` segments (even `%2E%2E`) as navigation: a
+                    // value must not move the call to another endpoint of the API.
+                    if text.is_empty() || text == "." || text == ".." {
+                        return Err(ConnectorError::invalid_input(format!(
+                            "path parameter '{}' must not be empty, '.' or '..'",
+                            b.param
+                        ))
+                        .into());
+                    }
+                    path = path.replace(&format!("{{{}}}", b.wire), &encode_component(&text));
                 }
                 Location::Query => query_pairs(
                     &b.wire,

@@ -201,6 +201,31 @@ async fn path_query_header_cookie_and_api_key_header() {
 }
 
 #[tokio::test]
+async fn path_values_cannot_navigate_to_other_endpoints() {
+    let base = start(Sim::default()).await;
+    let c = connector(&base);
+    let config = json!({"baseUrl": format!("{base}/api"), "header": "k-1"});
+    for bad in ["..", ".", ""] {
+        let err = run(&c, "getFile", json!({"path": bad}), config.clone())
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidInput, "{bad:?}");
+        assert!(
+            err.message.contains("must not be empty, '.' or '..'"),
+            "{}",
+            err.message
+        );
+    }
+    let out = run(&c, "getFile", json!({"path": "../x"}), config)
+        .await
+        .unwrap();
+    assert_eq!(
+        out["path"], "/api/files/..%2Fx",
+        "a slash is encoded, so '..' stays inside one segment"
+    );
+}
+
+#[tokio::test]
 async fn json_body_with_basic_auth() {
     let base = start(Sim::default()).await;
     let c = connector(&base);
