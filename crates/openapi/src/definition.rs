@@ -53,6 +53,9 @@ pub struct Operation {
     /// Alternatives (OR) of scheme sets (AND), with scopes; empty: no authentication.
     #[serde(default)]
     pub security: Vec<Vec<SecurityUse>>,
+    /// The media type asked for (`Accept`), from the success response; JSON when offered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept: Option<String>,
 }
 
 /// Where a path, query, header or cookie parameter goes.

@@ -687,7 +687,8 @@ impl<'a> Walker<'a> {
         }
         let mut spec = CommandSpec::new(&command, access, description);
         spec.params = fields;
-        spec.outputs = self.outputs(op.get("responses"));
+        let (outputs, accept) = self.success_response(op.get("responses"));
+        spec.outputs = outputs;
         if matches!(method, "put" | "delete") {
             spec.idempotent = true;
         }
@@ -706,58 +707,48 @@ impl<'a> Walker<'a> {
                 params: bindings,
                 body,
                 security,
+                accept,
             },
         })
     }
 
-    /// The top-level property names of the first 2xx JSON response (the command's
-    /// `outputs`, which versioning compares); empty when it is not an object.
-    fn outputs(&self, responses: Option<&'a Value>) -> Vec<String> {
-        let Some(responses) = responses.and_then(Value::as_object) else {
-            return Vec::new();
-        };
-        let Some(ok) = responses
-            .iter()
-            .find(|(code, _)| code.starts_with('2'))
-            .map(|(_, r)| r)
-        else {
-            return Vec::new();
-        };
+    /// From the first 2xx response: the top-level property names of its JSON schema (the
+    /// command's `outputs`, which versioning compares) and the media type to ask for.
+    fn success_response(&self, responses: Option<&'a Value>) -> (Vec<String>, Option<String>) {
         let resolve = |v: &'a Value| {
             refs::follow(self.doc, v, "", MAX_REF_HOPS)
                 .ok()
                 .map(|(v, _)| v)
         };
-        let Some(content) = resolve(ok)
-            .and_then(|r| r.get("content"))
+        let content = responses
             .and_then(Value::as_object)
-        else {
-            return Vec::new();
+            .and_then(|r| r.iter().find(|(code, _)| code.starts_with('2')))
+            .and_then(|(_, r)| resolve(r))
+            .and_then(|r| r.get("content"))
+            .and_then(Value::as_object);
+        let Some(content) = content else {
+            return (Vec::new(), None);
         };
-        let Some((_, encoding)) = pick_media_type(content) else {
-            return Vec::new();
+        let base = |k: &str| {
+            k.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
         };
-        if encoding != BodyEncoding::Json {
-            return Vec::new();
-        }
-        let schema = content
-            .iter()
-            .find(|(k, _)| {
-                let b = k
-                    .split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase();
-                b == "application/json"
-                    || b.ends_with("+json")
-                    || b.ends_with("/json")
-                    || b == "*/*"
-            })
-            .and_then(|(_, m)| m.get("schema"))
-            .and_then(resolve);
+        let json = content.iter().find(|(k, _)| {
+            let b = base(k);
+            b == "application/json" || b.ends_with("+json") || b.ends_with("/json")
+        });
+        let accept = json
+            .map(|(k, _)| base(k))
+            .or_else(|| content.keys().map(|k| base(k)).find(|k| k != "*/*"));
         let mut names = Vec::new();
-        let mut pending: Vec<&Value> = schema.into_iter().collect();
+        let mut pending: Vec<&Value> = json
+            .and_then(|(_, m)| m.get("schema"))
+            .and_then(resolve)
+            .into_iter()
+            .collect();
         while let Some(s) = pending.pop() {
             if let Some(props) = s.get("properties").and_then(Value::as_object) {
                 names.extend(props.keys().cloned());
@@ -771,7 +762,7 @@ impl<'a> Walker<'a> {
         }
         names.sort();
         names.dedup();
-        names
+        (names, accept)
     }
 
     /// A parameter object; `Ok(None)` for headers OpenAPI says to ignore.

@@ -669,7 +669,9 @@ fn outputs_come_from_the_success_response_and_operation_servers_are_noted() {
             "allOf": [{"$ref": "#/components/schemas/Base"}, {"properties": {"name": {"type": "string"}}}]}}}}},
           "schemas": {"Base": {"type": "object", "properties": {"id": {"type": "integer"}}}}}});
     let d = draft(doc);
-    assert_eq!(command(&d, "getUser").spec.outputs, ["id", "name"]);
+    let get = command(&d, "getUser");
+    assert_eq!(get.spec.outputs, ["id", "name"]);
+    assert_eq!(get.operation.accept.as_deref(), Some("application/json"));
     assert!(
         d.warnings
             .iter()

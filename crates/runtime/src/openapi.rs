@@ -445,6 +445,9 @@ impl Runner<'_> {
                 Location::Cookie => parts.cookies.push((b.wire.clone(), simple_value(value))),
             }
         }
+        if let Some(accept) = &op.accept {
+            parts.headers.push(("Accept".into(), accept.clone()));
+        }
         let token = self.authorize_operation(op, &mut parts).await?;
         let method = Method::from_bytes(op.method.as_bytes())
             .map_err(|_| ConnectorError::internal(format!("unsupported method '{}'", op.method)))?;
@@ -736,6 +739,8 @@ impl Runner<'_> {
         // Renew a little early so a token never expires in flight.
         let expires = Instant::now() + Duration::from_secs(lifetime.saturating_sub(30).max(1));
         if let Ok(mut tokens) = self.tokens.lock() {
+            let now = Instant::now();
+            tokens.retain(|_, (_, until)| *until > now);
             tokens.insert(key.clone(), (token.clone(), expires));
         }
         Ok((token, key))

@@ -69,6 +69,7 @@ async fn echo(method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> impl
         "authorization": header("authorization"),
         "xApiKey": header("x-api-key"),
         "xTrace": header("x-trace"),
+        "accept": header("accept"),
         "cookie": header("cookie"),
         "contentType": header("content-type"),
         "body": String::from_utf8_lossy(&body),
@@ -98,7 +99,8 @@ fn document(base: &str) -> Value {
                 {"name": "tags", "in": "query", "schema": {"type": "array", "items": {"type": "string"}}},
                 {"name": "filter", "in": "query", "style": "deepObject", "schema": {"type": "object"}},
                 {"name": "X-Trace", "in": "header", "schema": {"type": "string"}},
-                {"name": "pref", "in": "cookie", "schema": {"type": "string"}}]}},
+                {"name": "pref", "in": "cookie", "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "ok", "content": {"application/vnd.echo+json": {"schema": {"type": "object"}}}}}}},
             "/items": {
                 "post": {"operationId": "createItem", "security": [{"basic": []}], "requestBody": {"required": true, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["name"], "properties": {"name": {"type": "string"}, "count": {"type": "integer"}}}}}}},
@@ -198,6 +200,10 @@ async fn path_query_header_cookie_and_api_key_header() {
     assert_eq!(out["xApiKey"], "k-1");
     assert_eq!(out["xTrace"], "t-9");
     assert_eq!(out["cookie"], "pref=dark");
+    assert_eq!(
+        out["accept"], "application/vnd.echo+json",
+        "Accept from the success response"
+    );
 }
 
 #[tokio::test]
