@@ -386,6 +386,41 @@ async fn start_github(gh: GitHub) -> String {
     format!("http://{addr}")
 }
 
+/// One stateless MCP request (protocol revision 2026-07-28).
+async fn mcp(
+    client: &reqwest::Client,
+    base: &str,
+    key: &str,
+    method: &str,
+    mut params: Value,
+) -> Value {
+    params["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "test", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {}
+    });
+    let mut req = client
+        .post(format!("{base}/mcp"))
+        .bearer_auth(key)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", method);
+    if let Some(name) = params["name"].as_str() {
+        req = req.header("mcp-name", name);
+    }
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let text = req.json(&body).send().await.unwrap().text().await.unwrap();
+    serde_json::from_str(&text)
+        .ok()
+        .or_else(|| {
+            text.lines()
+                .filter_map(|l| l.strip_prefix("data:"))
+                .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+                .find(|m| m.get("id").is_some())
+        })
+        .unwrap_or(Value::Null)
+}
+
 fn github_description() -> Option<String> {
     let file = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/oas/node_modules/@octokit/openapi/generated/api.github.com.json");
@@ -626,6 +661,33 @@ async fn a_type_from_githubs_operations_executes_against_a_simulator() {
         assert_eq!(s, StatusCode::UNAUTHORIZED, "{label}: {env}");
         assert_eq!(env["error"]["code"], "unauthorized");
         assert!(!env.to_string().contains("wrong"), "the token never shows");
+
+        // Over MCP (stateless 2026-07-28 revision): the tools are listed with their
+        // annotations and schemas, and a call reaches the simulator.
+        let tools = mcp(&client, &base, &key, "tools/list", json!({})).await;
+        let tools = tools["result"]["tools"].as_array().expect("tools");
+        let repos_get = tools
+            .iter()
+            .find(|t| t["name"] == "github-sim.repos_get")
+            .unwrap_or_else(|| panic!("{label}: no github-sim.repos_get in {tools:?}"));
+        assert_eq!(repos_get["annotations"]["readOnlyHint"], true);
+        assert_eq!(
+            repos_get["inputSchema"]["required"],
+            json!(["owner", "repo"])
+        );
+        let answer = mcp(
+            &client,
+            &base,
+            &key,
+            "tools/call",
+            json!({"name": "github-sim.issues_create", "arguments": {"owner": "octocat", "repo": "hello-world", "title": "Via MCP"}}),
+        )
+        .await;
+        assert_eq!(answer["result"]["isError"], false, "{label}: {answer}");
+        assert_eq!(
+            gh.created.lock().unwrap().last().cloned(),
+            Some(json!({"title": "Via MCP"}))
+        );
 
         let _ = stop.send(());
     }
