@@ -263,6 +263,26 @@ pub fn build_type(draft: &Draft, options: &TypeOptions) -> Result<OpenApiType, S
         default_command: None,
         commands,
     };
+    let room =
+        switchboard_contract::naming::MAX_TOOL_NAME.saturating_sub(spec.tool_prefix.len() + 1);
+    let too_long: Vec<&str> = spec
+        .commands
+        .iter()
+        .map(|c| c.name.as_str())
+        .filter(|n| n.len() > room)
+        .collect();
+    if !too_long.is_empty() {
+        let longest = too_long.iter().map(|n| n.len()).max().unwrap_or(0);
+        return Err(format!(
+            "{} command name(s) do not fit the tool prefix '{}' within the {}-character tool-name limit ({}{}); use a tool prefix of at most {} characters",
+            too_long.len(),
+            spec.tool_prefix,
+            switchboard_contract::naming::MAX_TOOL_NAME,
+            too_long.iter().take(5).copied().collect::<Vec<_>>().join(", "),
+            if too_long.len() > 5 { ", …" } else { "" },
+            switchboard_contract::naming::MAX_TOOL_NAME.saturating_sub(longest + 1),
+        ));
+    }
     spec.check()?;
     Ok(OpenApiType {
         spec,

@@ -184,7 +184,8 @@ pub fn walk(
         api_version,
         description,
         openapi_version: version,
-        suggested_name: names::prefix_from_title(&title, 32),
+        // Short enough that every command name (at most 48 characters) fits a tool name.
+        suggested_name: names::prefix_from_title(&title, 15),
         config,
         security_schemes: schemes,
         fallback_bearer,

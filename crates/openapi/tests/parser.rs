@@ -614,14 +614,6 @@ fn a_type_keeps_the_chosen_operations_and_adds_health() {
     let err = build_type(
         &d,
         &TypeOptions {
-            name: "a-very-long-prefix-that-is-long".into(),
-            ..TypeOptions::default()
-        },
-    );
-    assert!(err.is_ok() || err.unwrap_err().contains("64"));
-    let err = build_type(
-        &d,
-        &TypeOptions {
             name: "Bad Name".into(),
             ..TypeOptions::default()
         },
@@ -679,4 +671,43 @@ fn outputs_come_from_the_success_response_and_operation_servers_are_noted() {
         "{:?}",
         d.warnings
     );
+}
+
+#[test]
+fn a_prefix_too_long_for_the_command_names_is_refused_with_the_length_that_fits() {
+    let long = "x".repeat(60);
+    let doc = json!({"openapi": "3.0.0", "info": {"title": "A Rather Long API Title", "version": "1"},
+        "paths": {"/a": {"get": {"operationId": long}}, "/b": {"get": {"operationId": "short"}}}});
+    let d = draft(doc);
+    assert_eq!(d.suggested_name, "a-rather-long-a");
+    let fits = build_type(
+        &d,
+        &TypeOptions {
+            name: d.suggested_name.clone(),
+            ..TypeOptions::default()
+        },
+    );
+    assert!(fits.is_ok(), "{fits:?}");
+    let err = build_type(
+        &d,
+        &TypeOptions {
+            name: "a-twenty-char-prefix".into(),
+            ..TypeOptions::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("1 command name(s) do not fit the tool prefix 'a-twenty-char-prefix'"),
+        "{err}"
+    );
+    assert!(err.contains("at most 15 characters"), "{err}");
+    let subset = build_type(
+        &d,
+        &TypeOptions {
+            name: "a-twenty-char-prefix".into(),
+            operations: Some(vec!["short".into()]),
+            ..TypeOptions::default()
+        },
+    );
+    assert!(subset.is_ok(), "{subset:?}");
 }

@@ -55,6 +55,8 @@ pub async fn parse_oas(
             ConnectorError::invalid_input(format!("could not read the request body: {r}")).into()
         }
     })?;
+    // Refuse non-admins before spending time on a large document.
+    caller.require_admin("importing an OpenAPI document")?;
     let input: ParseOasInput = serde_json::from_slice(&body).map_err(|e| {
         ConnectorError::invalid_input(format!(
             "the request body must be JSON {{\"spec\": …}} or {{\"url\": \"…\"}}: {e}"
