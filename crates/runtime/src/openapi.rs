@@ -5,7 +5,7 @@
 //! bearer, basic, OAuth2 client credentials with a token cache) and maps the answer.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use ::http::Method;
@@ -270,6 +270,9 @@ pub struct OpenApiConnector {
     spec: ConnectorSpec,
     definition: Arc<OpenApiDefinition>,
     tokens: Arc<TokenCache>,
+    /// Per command, its input schema compiled on first use (`None` when the document's
+    /// schema is not valid JSON Schema; the vendor then validates alone).
+    validators: HashMap<String, OnceLock<Option<jsonschema::Validator>>>,
 }
 
 impl OpenApiConnector {
@@ -292,11 +295,60 @@ impl OpenApiConnector {
                 missing.join(", ")
             )));
         }
+        let validators = spec
+            .commands
+            .iter()
+            .filter(|c| c.raw_input_schema.is_some())
+            .map(|c| (c.name.clone(), OnceLock::new()))
+            .collect();
         Ok(OpenApiConnector {
             spec,
             definition: Arc::new(definition),
             tokens: Arc::new(Mutex::new(HashMap::new())),
+            validators,
         })
+    }
+
+    /// Checks params against the command's full input schema (nested objects, unions,
+    /// patterns), which the hub's field validation does not reach.
+    fn check_params(
+        &self,
+        command: &str,
+        params: &Map<String, Value>,
+    ) -> Result<(), ConnectorError> {
+        let (Some(cell), Some(schema)) = (
+            self.validators.get(command),
+            self.spec
+                .command(command)
+                .and_then(|c| c.raw_input_schema.as_ref()),
+        ) else {
+            return Ok(());
+        };
+        let Some(validator) = cell.get_or_init(|| jsonschema::validator_for(schema).ok()) else {
+            return Ok(());
+        };
+        let instance = Value::Object(params.clone());
+        let problems: Vec<String> = validator
+            .iter_errors(&instance)
+            .take(5)
+            .map(|e| {
+                let at = e.instance_path.to_string();
+                let at = at.trim_start_matches('/');
+                if at.is_empty() {
+                    e.to_string()
+                } else {
+                    format!("'{}': {e}", at.replace('/', "."))
+                }
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConnectorError::invalid_input(format!(
+                "parameters do not match the operation's schema: {}",
+                problems.join("; ")
+            )))
+        }
     }
 }
 
@@ -306,6 +358,9 @@ impl Connector for OpenApiConnector {
     }
 
     fn run(&self, command: &str, call: Call) -> BoxFuture<'static, Outcome> {
+        if let Err(e) = self.check_params(command, &call.params) {
+            return Box::pin(async move { Err(e.into()) });
+        }
         let definition = self.definition.clone();
         let tokens = self.tokens.clone();
         let vendor = self.spec.name.clone();

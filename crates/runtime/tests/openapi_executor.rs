@@ -232,6 +232,36 @@ async fn path_values_cannot_navigate_to_other_endpoints() {
 }
 
 #[tokio::test]
+async fn nested_values_are_checked_against_the_full_schema() {
+    let base = start(Sim::default()).await;
+    let c = connector(&base);
+    let config = json!({"baseUrl": format!("{base}/api"), "header": "k-1"});
+    let err = run(
+        &c,
+        "getFile",
+        json!({"path": "a", "filter": "not-an-object"}),
+        config.clone(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidInput);
+    assert!(
+        err.message.contains("'filter'") && err.message.contains("object"),
+        "{}",
+        err.message
+    );
+    let err = run(
+        &c,
+        "patchItems",
+        json!({"body": [1]}),
+        json!({"baseUrl": format!("{base}/api"), "query": "k"}),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.message.contains("'body.0'"), "{}", err.message);
+}
+
+#[tokio::test]
 async fn json_body_with_basic_auth() {
     let base = start(Sim::default()).await;
     let c = connector(&base);
@@ -484,5 +514,36 @@ async fn a_type_is_prepared_from_an_import_request_and_checked_when_stored() {
         err.message.contains("Swagger 2.0 is not supported"),
         "{}",
         err.message
+    );
+}
+
+#[test]
+fn every_github_input_schema_compiles_as_json_schema() {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/oas/node_modules/@octokit/openapi/generated/api.github.com.json");
+    let Ok(text) = std::fs::read_to_string(&file) else {
+        eprintln!(
+            "skipped: {} is not installed; run scripts/oas-corpus (scripts/test does)",
+            file.display()
+        );
+        return;
+    };
+    let draft = switchboard_openapi::parse(&text, &ParseLimits::default()).unwrap();
+    let failed: Vec<String> = draft
+        .commands
+        .iter()
+        .filter_map(|c| {
+            let schema = c.spec.raw_input_schema.as_ref()?;
+            jsonschema::validator_for(schema)
+                .err()
+                .map(|e| format!("{}: {e}", c.spec.name))
+        })
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} schemas do not compile: {:#?}",
+        failed.len(),
+        draft.commands.len(),
+        &failed[..failed.len().min(10)]
     );
 }
