@@ -7,6 +7,7 @@ pub mod dispatcher;
 pub mod framework;
 pub mod http;
 pub mod hub;
+pub mod openapi;
 pub mod upstream;
 
 pub use cursor::CursorSigner;

@@ -10,7 +10,7 @@ use crate::api;
     info(title = "Switchboard REST API", description = "Connector hub for AI agents. Every response is an envelope: {ok, data} or {ok: false, error: {code, message}}."),
     paths(
         api::health::health, api::health::openapi,
-        api::catalog::list, api::catalog::get_one, api::catalog::capabilities,
+        api::catalog::list, api::catalog::get_one, api::catalog::capabilities, api::openapi_import::parse_oas,
         api::connectors::list, api::connectors::create, api::connectors::get_one, api::connectors::update,
         api::connectors::delete, api::connectors::test, api::connectors::execute, api::connectors::import,
         api::keys::create, api::keys::list, api::keys::revoke,

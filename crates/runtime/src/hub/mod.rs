@@ -6,6 +6,7 @@ mod cache;
 mod catalog;
 mod connectors;
 mod execute;
+mod openapi;
 mod profiles;
 mod search;
 mod tenants;

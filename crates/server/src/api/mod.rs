@@ -7,6 +7,7 @@ pub(crate) mod catalog;
 pub(crate) mod connectors;
 pub(crate) mod health;
 pub(crate) mod keys;
+pub(crate) mod openapi_import;
 pub(crate) mod profiles;
 pub(crate) mod tenants;
 
@@ -29,6 +30,11 @@ pub use auth::AuthedCaller;
 pub fn router(state: AppState) -> Router<AppState> {
     let authed = Router::new()
         .route("/connector-types", get(catalog::list))
+        .route(
+            "/connector-types/parse-oas",
+            post(openapi_import::parse_oas)
+                .layer(DefaultBodyLimit::max(openapi_import::body_limit())),
+        )
         .route("/connector-types/{id}", get(catalog::get_one))
         .route(
             "/connector-types/{id}/capabilities",
