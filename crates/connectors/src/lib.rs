@@ -6,6 +6,7 @@ pub mod conformance;
 pub mod delay;
 pub mod directory;
 pub mod http;
+pub mod jira;
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ pub fn registry_with(test_connectors: bool) -> Registry {
     r.register(Arc::new(delay::definition()));
     r.register(Arc::new(directory::definition()));
     r.register(Arc::new(http::definition()));
+    r.register(Arc::new(jira::definition()));
     if test_connectors {
         r.register(Arc::new(conformance::definition()));
     }
@@ -39,7 +41,7 @@ mod tests {
         let r = super::registry_with(false);
         let mut names: Vec<_> = r.specs().map(|s| s.name.clone()).collect();
         names.sort();
-        assert_eq!(names, ["delay", "directory", "http"]);
+        assert_eq!(names, ["delay", "directory", "http", "jira"]);
         for spec in r.specs() {
             spec.check().unwrap();
             for c in &spec.commands {
