@@ -5,6 +5,7 @@
 pub mod conformance;
 pub mod delay;
 pub mod directory;
+pub mod github;
 pub mod http;
 pub mod jira;
 
@@ -26,6 +27,7 @@ pub fn registry_with(test_connectors: bool) -> Registry {
     let mut r = Registry::new();
     r.register(Arc::new(delay::definition()));
     r.register(Arc::new(directory::definition()));
+    r.register(Arc::new(github::definition()));
     r.register(Arc::new(http::definition()));
     r.register(Arc::new(jira::definition()));
     if test_connectors {
@@ -41,7 +43,7 @@ mod tests {
         let r = super::registry_with(false);
         let mut names: Vec<_> = r.specs().map(|s| s.name.clone()).collect();
         names.sort();
-        assert_eq!(names, ["delay", "directory", "http", "jira"]);
+        assert_eq!(names, ["delay", "directory", "github", "http", "jira"]);
         for spec in r.specs() {
             spec.check().unwrap();
             for c in &spec.commands {
