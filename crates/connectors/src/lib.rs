@@ -8,6 +8,7 @@ pub mod directory;
 pub mod github;
 pub mod http;
 pub mod jira;
+pub mod salesforce;
 
 use std::sync::Arc;
 
@@ -30,6 +31,7 @@ pub fn registry_with(test_connectors: bool) -> Registry {
     r.register(Arc::new(github::definition()));
     r.register(Arc::new(http::definition()));
     r.register(Arc::new(jira::definition()));
+    r.register(Arc::new(salesforce::definition()));
     if test_connectors {
         r.register(Arc::new(conformance::definition()));
     }
@@ -43,7 +45,10 @@ mod tests {
         let r = super::registry_with(false);
         let mut names: Vec<_> = r.specs().map(|s| s.name.clone()).collect();
         names.sort();
-        assert_eq!(names, ["delay", "directory", "github", "http", "jira"]);
+        assert_eq!(
+            names,
+            ["delay", "directory", "github", "http", "jira", "salesforce"]
+        );
         for spec in r.specs() {
             spec.check().unwrap();
             for c in &spec.commands {

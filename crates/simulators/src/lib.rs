@@ -9,6 +9,7 @@
 
 pub mod github;
 pub mod jira;
+pub mod salesforce;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
