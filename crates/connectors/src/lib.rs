@@ -2,6 +2,7 @@
 //! a `definition()` that declares the spec and wires one handler per command.
 //! To add one, copy the closest module, edit it, and list it in `registry()`.
 
+pub mod confluence;
 pub mod conformance;
 pub mod delay;
 pub mod directory;
@@ -26,6 +27,7 @@ pub fn registry() -> Registry {
 
 pub fn registry_with(test_connectors: bool) -> Registry {
     let mut r = Registry::new();
+    r.register(Arc::new(confluence::definition()));
     r.register(Arc::new(delay::definition()));
     r.register(Arc::new(directory::definition()));
     r.register(Arc::new(github::definition()));
@@ -47,7 +49,15 @@ mod tests {
         names.sort();
         assert_eq!(
             names,
-            ["delay", "directory", "github", "http", "jira", "salesforce"]
+            [
+                "confluence",
+                "delay",
+                "directory",
+                "github",
+                "http",
+                "jira",
+                "salesforce"
+            ]
         );
         for spec in r.specs() {
             spec.check().unwrap();

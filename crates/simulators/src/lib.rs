@@ -7,6 +7,7 @@
 //! (what was created, which requests arrived) and knobs to inject failures: the next
 //! N requests answer 429, or are delayed past the client's timeout.
 
+pub mod confluence;
 pub mod github;
 pub mod jira;
 pub mod salesforce;

@@ -137,6 +137,22 @@ impl Client {
     }
 }
 
+/// Whether a vendor's relative `next` link stays under `prefix` on the same site
+/// (no scheme, no host, no dot segments or encoded separators).
+pub fn safe_relative(next: &str, prefix: &str) -> bool {
+    let path = next.split(['?', '#']).next().unwrap_or_default();
+    let lower = path.to_ascii_lowercase();
+    path.starts_with(prefix.split('?').next().unwrap_or(prefix))
+        && next.starts_with(prefix)
+        && !lower.contains("..")
+        && !lower.contains("://")
+        && !lower.contains('\\')
+        && !lower.contains("%2e")
+        && !lower.contains("%2f")
+        && !lower.contains("%5c")
+        && !lower.contains('@')
+}
+
 /// `/`-safe encoding of one path segment (an issue key, a page id).
 pub fn segment(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
@@ -173,8 +189,19 @@ pub fn vendor_error(
             ));
         }
     }
+    // Confluence v2: {"errors": [{"status", "code", "title", "detail"}]}.
+    let mut v2_code = None;
+    if let Some(errors) = body.get("errors").and_then(Value::as_array) {
+        for e in errors {
+            v2_code = v2_code.or_else(|| e["code"].as_str().map(str::to_string));
+            if let Some(t) = e["title"].as_str() {
+                parts.push(t.to_string());
+            }
+        }
+    }
     if let Some(m) = body.get("message").and_then(Value::as_str) {
-        parts.push(m.to_string());
+        // v1 wraps the reason in a Java exception name.
+        parts.push(m.rsplit("Exception: ").next().unwrap_or(m).to_string());
     }
     let status = resp.status;
     let detail = parts.join("; ");
@@ -187,6 +214,9 @@ pub fn vendor_error(
             " The account lacks permission for this; ask an admin or use another account."
         }
         ErrorCode::NotFound => " Check the key or id (or that the account may see it).",
+        ErrorCode::Conflict => {
+            " Someone changed it meanwhile; read it again and retry with the current version."
+        }
         ErrorCode::RateLimited => " Wait retryAfterMs before calling again.",
         ErrorCode::InvalidInput => " Change the named fields and call again.",
         _ => "",
@@ -196,9 +226,10 @@ pub fn vendor_error(
     } else {
         format!("{vendor} rejected the request ({status}): {detail}.{hint}")
     };
-    err.vendor_code = Some(match first_field {
-        Some(f) => format!("{status}:{f}"),
-        None => status.to_string(),
+    err.vendor_code = Some(match (first_field, v2_code) {
+        (Some(f), _) => format!("{status}:{f}"),
+        (None, Some(code)) => code,
+        (None, None) => status.to_string(),
     });
     Some(err)
 }
