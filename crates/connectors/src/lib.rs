@@ -2,11 +2,15 @@
 //! a `definition()` that declares the spec and wires one handler per command.
 //! To add one, copy the closest module, edit it, and list it in `registry()`.
 
+pub mod confluence;
 pub mod conformance;
 pub mod delay;
 pub mod directory;
+pub mod github;
 pub mod http;
+pub mod jira;
 pub mod mcp;
+pub mod salesforce;
 
 use std::sync::Arc;
 
@@ -24,9 +28,13 @@ pub fn registry() -> Registry {
 
 pub fn registry_with(test_connectors: bool) -> Registry {
     let mut r = Registry::new();
+    r.register(Arc::new(confluence::definition()));
     r.register(Arc::new(delay::definition()));
     r.register(Arc::new(directory::definition()));
+    r.register(Arc::new(github::definition()));
     r.register(Arc::new(http::definition()));
+    r.register(Arc::new(jira::definition()));
+    r.register(Arc::new(salesforce::definition()));
     r.register(mcp::connector());
     if test_connectors {
         r.register(Arc::new(conformance::definition()));
@@ -41,7 +49,19 @@ mod tests {
         let r = super::registry_with(false);
         let mut names: Vec<_> = r.specs().map(|s| s.name.clone()).collect();
         names.sort();
-        assert_eq!(names, ["delay", "directory", "http", "mcp"]);
+        assert_eq!(
+            names,
+            [
+                "confluence",
+                "delay",
+                "directory",
+                "github",
+                "http",
+                "jira",
+                "mcp",
+                "salesforce"
+            ]
+        );
         for spec in r.specs() {
             spec.check().unwrap();
             for c in &spec.commands {

@@ -158,7 +158,16 @@ pub async fn dispatch(
                 mcp_native,
             } = success;
             meta.rate_limit = rate_limit;
-            let fields: Vec<String> = d_fields(&d.params);
+            let projected = d
+                .connector
+                .spec()
+                .command(&command)
+                .is_some_and(|c| c.standard.projection);
+            let fields: Vec<String> = if projected {
+                d_fields(&d.params)
+            } else {
+                Vec::new()
+            };
             let data = if fields.is_empty() {
                 payload
             } else {
@@ -228,7 +237,10 @@ fn prepare(d: &Dispatch<'_>, cursors: &CursorSigner) -> Result<Prepared, Connect
         });
     }
     let mut params = validate_params(command, &d.params)?;
-    if !command.standard.projection {
+    // `fields` is the projection, unless the command declares a `fields` of its own
+    // (a create's field values, for instance).
+    let own_fields = command.params.iter().any(|p| p.name == FIELDS);
+    if !command.standard.projection && !own_fields {
         params.remove(FIELDS);
     }
     for key in TENANT_INPUTS {

@@ -125,3 +125,64 @@ impl Drop for TestHub {
         }
     }
 }
+
+impl TestHub {
+    /// A hub whose connectors may reach 127.0.0.1 (where the vendor simulators listen).
+    pub async fn start_for_simulators(backend: TestBackend) -> TestHub {
+        let policy = NetworkPolicy::new(vec!["127.0.0.0/8".parse().expect("cidr")]);
+        Self::start_with_policy(backend, policy).await
+    }
+
+    /// Creates a connector through the REST API, asserting it was accepted.
+    pub async fn create_connector(&self, name: &str, type_id: &str, config: Value) {
+        let (s, body) = self
+            .post(
+                "/api/connectors",
+                serde_json::json!({"name": name, "type": type_id, "config": config}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+    }
+
+    /// Calls a tool over MCP (2026-07-28, stateless) and returns the envelope
+    /// (`structuredContent`), checking `isError` agrees with `ok`.
+    pub async fn mcp_call(&self, tool: &str, arguments: Value) -> Value {
+        const REVISION: &str = "2026-07-28";
+        let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": tool, "arguments": arguments,
+        "_meta": {
+            "io.modelcontextprotocol/protocolVersion": REVISION,
+            "io.modelcontextprotocol/clientInfo": {"name": "test", "version": "1"},
+            "io.modelcontextprotocol/clientCapabilities": {}
+        }}});
+        let resp = self
+            .client
+            .post(self.url("/mcp"))
+            .bearer_auth(&self.admin_key)
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", REVISION)
+            .header("mcp-method", "tools/call")
+            .header("mcp-name", tool)
+            .json(&body)
+            .send()
+            .await
+            .expect("mcp request");
+        assert_eq!(resp.status(), StatusCode::OK, "tools/call {tool}");
+        let text = resp.text().await.unwrap_or_default();
+        let message: Value = serde_json::from_str(&text)
+            .ok()
+            .or_else(|| {
+                text.lines()
+                    .filter_map(|l| l.strip_prefix("data:"))
+                    .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+                    .find(|m| m.get("result").is_some() || m.get("error").is_some())
+            })
+            .unwrap_or(Value::Null);
+        let result = &message["result"];
+        let envelope = result["structuredContent"].clone();
+        assert!(envelope.is_object(), "{tool}: no envelope in {message}");
+        let is_error = result["isError"].as_bool().unwrap_or(false);
+        assert_eq!(is_error, envelope["ok"] == false, "{tool}: {message}");
+        envelope
+    }
+}
