@@ -7,6 +7,7 @@ pub mod dispatcher;
 pub mod framework;
 pub mod http;
 pub mod hub;
+pub mod oauth;
 
 pub use cursor::CursorSigner;
 pub use framework::{

@@ -6,6 +6,7 @@ mod cache;
 mod catalog;
 mod connectors;
 mod execute;
+mod oauth;
 mod profiles;
 mod search;
 mod tenants;
@@ -28,6 +29,10 @@ pub use audit::AuditSink;
 pub use catalog::{CatalogEntry, TypeQuery};
 pub use connectors::{ConnectorInput, ConnectorPatch, ConnectorView, SECRET_PLACEHOLDER};
 pub use execute::ExecuteRequest;
+pub use oauth::{
+    CallbackOutcome, CallbackParams, OAuthAppInput, OAuthAppView, OAuthConnectionView,
+    OAuthStartInput, OAuthStartView,
+};
 pub use profiles::{glob_match, ProfileInput, ProfileView};
 pub use search::search as search_tools;
 pub use tenants::{KeyInput, KeyView, NewKey, NewTenant, NewUser, TenantInput, UserInput};
@@ -83,6 +88,11 @@ pub struct HubSettings {
     /// How long a connector's record and secrets are reused on the call path. Changes
     /// made on this replica take effect at once; on others within this time.
     pub connector_cache_ttl: Duration,
+    /// The hub's public origin (e.g. `https://hub.example.com`): OAuth redirect URIs
+    /// and the connect links tool errors give are built from it.
+    pub public_url: Option<String>,
+    /// An OAuth access token this close to expiry is refreshed before use.
+    pub oauth_refresh_skew: Duration,
 }
 
 impl Default for HubSettings {
@@ -92,6 +102,8 @@ impl Default for HubSettings {
             idempotency_ttl: Duration::from_secs(24 * 3600),
             auth_cache_ttl: Duration::from_secs(10),
             connector_cache_ttl: Duration::from_secs(2),
+            public_url: None,
+            oauth_refresh_skew: Duration::from_secs(60),
         }
     }
 }
@@ -116,6 +128,8 @@ struct Inner {
     /// (tenant, user) → the tools that caller may use.
     tool_cache: TtlCache<(String, String), Arc<ToolIndex>>,
     changes: tokio::sync::broadcast::Sender<()>,
+    /// One refresh at a time per OAuth credential on this replica.
+    oauth_locks: oauth::RefreshLocks,
 }
 
 /// A connector record with its decrypted secrets, as the call path needs it.
@@ -143,6 +157,7 @@ impl Hub {
                 connector_cache: TtlCache::new(settings.connector_cache_ttl, 10_000),
                 tool_cache: TtlCache::new(settings.connector_cache_ttl, 10_000),
                 changes: tokio::sync::broadcast::channel(64).0,
+                oauth_locks: Default::default(),
                 settings,
                 audit,
             }),
