@@ -41,6 +41,7 @@ const provider = new Provider(issuer, {
       scope: 'mcp:tools api:read',
     },
   ],
+  cookies: { keys: ['switchboard-test-cookie-key'] },
   pkce: { required: () => true, methods: ['S256'] },
   scopes: ['openid', 'profile', 'api:read', 'mcp:tools'],
   features: {
@@ -76,7 +77,7 @@ const provider = new Provider(issuer, {
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
 });
 provider.proxy = false;
-provider.keys = ['switchboard-test-cookie-key'];
+
 
 provider.on('grant.success', (ctx) => {
   const type = ctx.oidc.params.grant_type;
@@ -101,6 +102,7 @@ provider.use(async (ctx, next) => {
   if (m) {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
     const { prompt, params, session } = details;
+    if (process.env.DEBUG) console.error('interaction', JSON.stringify(prompt), JSON.stringify(session));
     let result;
     if (denyNext) {
       denyNext = false;
@@ -109,11 +111,11 @@ provider.use(async (ctx, next) => {
       result = { login: { accountId: 'alice' } };
     } else {
       const grant = new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
-      grant.addOIDCScope('openid profile');
-      const scope = String(params.scope || '').split(' ').filter((s) => s && s !== 'openid' && s !== 'profile').join(' ');
-      if (params.resource) {
-        const resources = Array.isArray(params.resource) ? params.resource : [params.resource];
-        for (const r of resources) grant.addResourceScope(r, scope || 'api:read');
+      const missing = prompt.details;
+      if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+      if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+      for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes || {})) {
+        grant.addResourceScope(indicator, scopes.join(' '));
       }
       result = { consent: { grantId: await grant.save() } };
     }

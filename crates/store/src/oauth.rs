@@ -574,3 +574,14 @@ impl Store {
 
 /// `credentials.user_id` of a connector's shared connection.
 pub const SHARED_CONNECTION: &str = SHARED_USER;
+
+#[cfg(feature = "testing")]
+impl Store {
+    /// Ages every pending authorization past its expiry (tests of the expired-state page).
+    pub async fn expire_oauth_states_for_tests(&self) -> Result<()> {
+        sqlx::query("UPDATE oauth_states SET expires_at = 1")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

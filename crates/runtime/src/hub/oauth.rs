@@ -380,8 +380,17 @@ impl Hub {
                 "no OAuth app for provider '{provider}' in this tenant; an admin registers one with POST /api/oauth/apps"
             )));
         }
+        // A tenant with a single app needs no choice.
+        let mut apps = self
+            .store()
+            .list_oauth_apps(&record.tenant_id)
+            .await
+            .map_err(store_error)?;
+        if apps.len() == 1 {
+            return Ok(apps.remove(0));
+        }
         Err(ConnectorError::invalid_input(
-            "name the OAuth app to connect with ('app')",
+            "name the OAuth app to connect with ('app'); see GET /api/oauth/apps",
         ))
     }
 

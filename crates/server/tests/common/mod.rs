@@ -30,6 +30,18 @@ impl TestHub {
     }
 
     pub async fn start_with_policy(backend: TestBackend, policy: NetworkPolicy) -> TestHub {
+        Self::start_with(backend, policy, HubSettings::default()).await
+    }
+
+    /// With chosen settings; `public_url` is set to the hub's address.
+    pub async fn start_with(
+        backend: TestBackend,
+        policy: NetworkPolicy,
+        mut settings: HubSettings,
+    ) -> TestHub {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        settings.public_url = Some(base.clone());
         let db = TestDb::open(backend).await;
         let http = OutboundClient::new(policy, OutboundConfig::default()).expect("client");
         let hub = Hub::new(
@@ -37,7 +49,7 @@ impl TestHub {
             switchboard_connectors::registry(),
             http,
             CursorSigner::new([9; 32]),
-            HubSettings::default(),
+            settings,
         );
         hub.seed_catalog().await.expect("seed");
         let admin_key = hub
@@ -51,8 +63,6 @@ impl TestHub {
             .unwrap()
             .unwrap()
             .tenant_id;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(switchboard_server::serve(listener, hub.clone(), async {
             let _ = rx.await;
