@@ -173,6 +173,10 @@ impl Hub {
     pub fn audit(&self) -> &AuditSink {
         &self.inner.audit
     }
+    /// The outbound client (network policy applies), e.g. to fetch an authorization server's keys.
+    pub fn http(&self) -> &OutboundClient {
+        &self.inner.http
+    }
     pub fn settings(&self) -> &HubSettings {
         &self.inner.settings
     }
