@@ -492,3 +492,156 @@ async fn sqlx_expire_states(t: &Setup) {
         .await
         .unwrap();
 }
+
+/// A client-credentials access token from the provider for `resource`.
+async fn client_token(issuer: &str, resource: &str, scope: &str) -> String {
+    let resp = reqwest::Client::new()
+        .post(format!("{issuer}/token"))
+        .basic_auth("mcp-client", Some("mcp-client-secret"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("resource", resource),
+            ("scope", scope),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap();
+    assert!(status.is_success(), "token request: {status}");
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+async fn mcp_initialize(hub: &TestHub, token: Option<&str>) -> reqwest::Response {
+    let mut rb = hub
+        .client
+        .post(hub.url("/mcp"))
+        .header("accept", "application/json, text/event-stream")
+        .json(
+            &json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "oauth-test", "version": "1"}}}),
+        );
+    if let Some(t) = token {
+        rb = rb.bearer_auth(t);
+    }
+    rb.send().await.unwrap()
+}
+
+fn www_authenticate(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn mcp_accepts_the_providers_tokens_for_its_audience_only() {
+    if !provider_available() {
+        return;
+    }
+    let backend = backends().await.remove(0);
+    let provider = start_provider("http://127.0.0.1:9/unused", 3600).await;
+    let issuer = provider.issuer.clone();
+    let policy = NetworkPolicy::new(vec!["127.0.0.0/8".parse().unwrap()]);
+    let hub = TestHub::start_full(backend, policy, HubSettings::default(), |base| {
+        let mut rs = switchboard_server::ResourceServerSettings::new(
+            issuer.clone(),
+            format!("{base}/mcp"),
+            format!("{issuer}/jwks"),
+        );
+        rs.required_scopes = vec!["mcp:tools".into()];
+        rs.user_claim = "user".into();
+        switchboard_server::McpSettings {
+            resource_server: Some(rs),
+            ..Default::default()
+        }
+    })
+    .await;
+    let audience = hub.url("/mcp");
+    let (s, u) = hub
+        .post("/api/users", json!({"name": "mcp-agent", "role": "member"}))
+        .await;
+    assert!(s.is_success(), "{u}");
+
+    // RFC 9728 metadata, at the root and per path.
+    for path in [
+        "/.well-known/oauth-protected-resource",
+        "/.well-known/oauth-protected-resource/mcp",
+    ] {
+        let meta: Value = reqwest::get(hub.url(path))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(meta["resource"], audience, "{meta}");
+        assert_eq!(meta["authorization_servers"], json!([issuer]));
+        assert_eq!(meta["scopes_supported"], json!(["mcp:tools"]));
+    }
+
+    // No token: 401 pointing at the metadata.
+    let resp = mcp_initialize(&hub, None).await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let challenge = www_authenticate(&resp);
+    assert!(
+        challenge.contains(&format!(
+            "resource_metadata=\"{}\"",
+            hub.url("/.well-known/oauth-protected-resource/mcp")
+        )),
+        "{challenge}"
+    );
+
+    // A token the provider issued for this resource: accepted, as user mcp-agent.
+    let good = client_token(&issuer, &audience, "mcp:tools").await;
+    let resp = mcp_initialize(&hub, Some(&good)).await;
+    assert_eq!(resp.status(), StatusCode::OK, "{}", www_authenticate(&resp));
+
+    // API keys still work.
+    let resp = mcp_initialize(&hub, Some(&hub.admin_key)).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+
+    // Another audience: 401 invalid_token with the metadata pointer.
+    let other = client_token(&issuer, "http://other.example/mcp", "mcp:tools").await;
+    let resp = mcp_initialize(&hub, Some(&other)).await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let challenge = www_authenticate(&resp);
+    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    assert!(challenge.contains("resource_metadata="), "{challenge}");
+    assert!(challenge.contains("audience"), "{challenge}");
+    let body = resp.text().await.unwrap();
+    assert!(!body.contains(&other), "the token is not echoed");
+
+    // Missing scope: 403 insufficient_scope naming the scope.
+    let narrow = client_token(&issuer, &audience, "api:read").await;
+    let resp = mcp_initialize(&hub, Some(&narrow)).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let challenge = www_authenticate(&resp);
+    assert!(
+        challenge.contains("error=\"insufficient_scope\""),
+        "{challenge}"
+    );
+    assert!(challenge.contains("scope=\"mcp:tools\""), "{challenge}");
+
+    // A forged signature, and a key the provider no longer publishes.
+    let parts: Vec<&str> = good.split('.').collect();
+    let mut sig = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+    sig[0] ^= 0xff;
+    let forged = format!("{}.{}.{}", parts[0], parts[1], URL_SAFE_NO_PAD.encode(sig));
+    let resp = mcp_initialize(&hub, Some(&forged)).await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        www_authenticate(&resp).contains("signature"),
+        "{}",
+        www_authenticate(&resp)
+    );
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","kid":"retired-key","typ":"at+jwt"}"#);
+    let stale = format!("{header}.{}.{}", parts[1], parts[2]);
+    let resp = mcp_initialize(&hub, Some(&stale)).await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        www_authenticate(&resp).contains("does not publish"),
+        "{}",
+        www_authenticate(&resp)
+    );
+}

@@ -6,6 +6,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use switchboard_runtime::http::{NetworkPolicy, OutboundClient, OutboundConfig};
 use switchboard_runtime::{CursorSigner, Hub, HubSettings};
+use switchboard_server::McpSettings;
 use switchboard_store::testing::TestDb;
 pub use switchboard_store::testing::{backends as store_backends, TestBackend};
 use tokio::sync::oneshot;
@@ -37,7 +38,17 @@ impl TestHub {
     pub async fn start_with(
         backend: TestBackend,
         policy: NetworkPolicy,
+        settings: HubSettings,
+    ) -> TestHub {
+        Self::start_full(backend, policy, settings, |_| McpSettings::default()).await
+    }
+
+    /// With chosen hub settings and MCP settings built from the hub's base URL.
+    pub async fn start_full(
+        backend: TestBackend,
+        policy: NetworkPolicy,
         mut settings: HubSettings,
+        mcp: impl FnOnce(&str) -> McpSettings,
     ) -> TestHub {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -64,9 +75,15 @@ impl TestHub {
             .unwrap()
             .tenant_id;
         let (tx, rx) = oneshot::channel::<()>();
-        tokio::spawn(switchboard_server::serve(listener, hub.clone(), async {
-            let _ = rx.await;
-        }));
+        let mcp = mcp(&base);
+        tokio::spawn(switchboard_server::serve_with(
+            listener,
+            hub.clone(),
+            mcp,
+            async {
+                let _ = rx.await;
+            },
+        ));
         TestHub {
             hub,
             base,
