@@ -278,11 +278,27 @@ impl Setup {
     }
 }
 
+/// Another hub over the same database, as a second replica would be.
+async fn second_replica(t: &Setup) -> switchboard_runtime::Hub {
+    use switchboard_runtime::http::{OutboundClient, OutboundConfig};
+    let policy = NetworkPolicy::new(vec!["127.0.0.0/8".parse().unwrap()]);
+    switchboard_runtime::Hub::new(
+        t.hub.db.store.clone(),
+        switchboard_connectors::registry(),
+        OutboundClient::new(policy, OutboundConfig::default()).unwrap(),
+        switchboard_runtime::CursorSigner::new([9; 32]),
+        HubSettings {
+            oauth_refresh_skew: t.hub.hub.settings().oauth_refresh_skew,
+            ..HubSettings::default()
+        },
+    )
+}
+
 fn count(counts: &Value, grant: &str) -> u64 {
     counts[grant].as_u64().unwrap_or(0)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connect_call_refresh_rotate_and_single_flight() {
     if !provider_available() {
         return;
@@ -338,16 +354,46 @@ async fn connect_call_refresh_rotate_and_single_flight() {
         assert_eq!(env["ok"], true, "{label}: {env}");
         assert_eq!(count(&t.counts().await, "refresh_token"), 2);
 
+        // Two replicas over one database: the lease row keeps it to one refresh.
+        let replica = second_replica(&t).await;
+        let caller = replica
+            .authenticate(&t.hub.admin_key)
+            .await
+            .unwrap()
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(2200)).await;
+        let request = || switchboard_runtime::hub::ExecuteRequest {
+            command: Some("get".into()),
+            params: json!({"path": "/whoami"}).as_object().unwrap().clone(),
+            ..Default::default()
+        };
+        let on_replica = (0..8).map(|_| replica.execute(&caller, "api", request(), None));
+        let on_first = (0..8).map(|_| t.whoami());
+        let (a, b) = tokio::join!(
+            futures::future::join_all(on_replica),
+            futures::future::join_all(on_first)
+        );
+        assert!(a.iter().all(|e| e.ok), "{label}: replica calls succeed");
+        assert!(
+            b.iter().all(|e| e["ok"] == true),
+            "{label}: first replica's calls succeed"
+        );
+        assert_eq!(
+            count(&t.counts().await, "refresh_token"),
+            3,
+            "{label}: one refresh across replicas"
+        );
+
         // A vendor 401 on a token that looks fresh: one refresh, one retry, success.
         t.rs.reject.store(1, Ordering::SeqCst);
         let env = t.whoami().await;
         assert_eq!(env["ok"], true, "{label}: {env}");
-        assert_eq!(count(&t.counts().await, "refresh_token"), 3);
+        assert_eq!(count(&t.counts().await, "refresh_token"), 4);
         // Twice in a row: refreshed once, then the error stands.
         t.rs.reject.store(2, Ordering::SeqCst);
         let env = t.whoami().await;
         assert_eq!(env["error"]["code"], "unauthorized", "{label}: {env}");
-        assert_eq!(count(&t.counts().await, "refresh_token"), 4);
+        assert_eq!(count(&t.counts().await, "refresh_token"), 5);
     }
 }
 
@@ -644,4 +690,55 @@ async fn mcp_accepts_the_providers_tokens_for_its_audience_only() {
         "{}",
         www_authenticate(&resp)
     );
+}
+
+#[tokio::test]
+async fn a_provider_that_is_down_or_answers_garbage_is_refused() {
+    let backend = backends().await.remove(0);
+    let policy = NetworkPolicy::new(vec!["127.0.0.0/8".parse().unwrap()]);
+    let hub = TestHub::start_with(backend, policy, HubSettings::default()).await;
+    let rs = start_resource_server().await;
+    // Down: nothing listens on the port.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let (s, v) = hub
+        .post(
+            "/api/oauth/apps",
+            json!({"name": "down", "provider": "x", "issuer": format!("http://{closed}"), "clientId": "c", "clientSecret": "never-shown-123"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("discovery failed"),
+        "{v}"
+    );
+    // Garbage: a server that is not an authorization server.
+    let (s, v) = hub
+        .post(
+            "/api/oauth/apps",
+            json!({"name": "garbage", "provider": "x", "issuer": rs.url, "clientId": "c", "clientSecret": "never-shown-123"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(!v.to_string().contains("never-shown-123"));
+    let (_, apps) = hub.get("/api/oauth/apps").await;
+    assert_eq!(apps["data"], json!([]), "nothing stored");
+    // Presets need no endpoints.
+    let (s, v) = hub
+        .post(
+            "/api/oauth/apps",
+            json!({"name": "gh", "provider": "github", "clientId": "Iv1.abc", "clientSecret": "s3cret-value"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(
+        v["data"]["tokenUrl"],
+        "https://github.com/login/oauth/access_token"
+    );
+    assert!(!v.to_string().contains("s3cret-value"));
 }
