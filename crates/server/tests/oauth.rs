@@ -742,3 +742,101 @@ async fn a_provider_that_is_down_or_answers_garbage_is_refused() {
     );
     assert!(!v.to_string().contains("s3cret-value"));
 }
+
+/// The library for MCP upstreams: discovery from a protected MCP server (here a hub
+/// whose /mcp trusts oidc-provider), dynamic registration, then the connect flow with
+/// the registered client gives a token that server accepts.
+#[tokio::test]
+async fn upstream_mcp_discovery_and_dynamic_registration() {
+    if !provider_available() {
+        return;
+    }
+    let backend = backends().await.remove(0);
+    let policy = NetworkPolicy::new(vec!["127.0.0.0/8".parse().unwrap()]);
+    // The client hub first (the provider needs its redirect URI for the static client).
+    let t = setup(backends().await.remove(0), 3600, Duration::from_secs(60)).await;
+    let issuer = t.provider.issuer.clone();
+    let upstream = TestHub::start_full(backend, policy, HubSettings::default(), |base| {
+        let mut rs = switchboard_server::ResourceServerSettings::new(
+            issuer.clone(),
+            format!("{base}/mcp"),
+            format!("{issuer}/jwks"),
+        );
+        rs.user_claim = "sub".into();
+        switchboard_server::McpSettings {
+            resource_server: Some(rs),
+            ..Default::default()
+        }
+    })
+    .await;
+    let caller = t
+        .hub
+        .hub
+        .authenticate(&t.hub.admin_key)
+        .await
+        .unwrap()
+        .unwrap();
+    let app = t
+        .hub
+        .hub
+        .register_upstream_oauth_app(
+            &caller,
+            "upstream",
+            &upstream.url("/mcp"),
+            &switchboard_runtime::oauth::upstream::ClientRegistration::Dynamic {
+                client_name: "switchboard test".into(),
+            },
+        )
+        .await
+        .expect("discovered and registered");
+    assert_eq!(app.issuer.as_deref(), Some(issuer.as_str()));
+    assert_eq!(app.resource.as_deref(), Some(upstream.url("/mcp").as_str()));
+    assert_eq!(app.token_url, format!("{issuer}/token"));
+    assert!(app.has_client_secret);
+    assert_ne!(app.client_id, "switchboard", "a new client was registered");
+
+    // The connect flow with the registered client works end to end.
+    let auth = t
+        .start(json!({"connector": "api", "app": "upstream", "scopes": ["openid", "mcp:tools"]}))
+        .await;
+    assert!(
+        auth.contains(&format!("client_id={}", app.client_id)),
+        "{auth}"
+    );
+    let back = t.authorize(&auth).await;
+    let (s, page) = t.callback(&back).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let tokens = t.stored_tokens(&caller.user_id).await;
+    let payload = tokens["access_token"]
+        .as_str()
+        .unwrap()
+        .split('.')
+        .nth(1)
+        .unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    assert_eq!(
+        claims["aud"],
+        upstream.url("/mcp"),
+        "audience-bound to the upstream"
+    );
+
+    // Discovery against something that is not a protected MCP server is refused.
+    let err = t
+        .hub
+        .hub
+        .register_upstream_oauth_app(
+            &caller,
+            "nothing",
+            &format!("{}/whoami", t.rs.url),
+            &switchboard_runtime::oauth::upstream::ClientRegistration::Dynamic {
+                client_name: "x".into(),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.message.contains("protected-resource metadata") || err.message.contains("HTTP"),
+        "{}",
+        err.message
+    );
+}

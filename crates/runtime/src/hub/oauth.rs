@@ -293,6 +293,58 @@ impl Hub {
         Ok(record.into())
     }
 
+    /// For an upstream MCP server behind OAuth: discovers its authorization server
+    /// (WWW-Authenticate, RFC 9728, RFC 8414), gets a client as `how` says, and
+    /// registers the OAuth app (with the server's resource indicator) the connect flow uses.
+    pub async fn register_upstream_oauth_app(
+        &self,
+        caller: &Caller,
+        name: &str,
+        mcp_url: &str,
+        how: &proto::upstream::ClientRegistration,
+    ) -> Result<OAuthAppView, ConnectorError> {
+        caller.require_admin("registering an OAuth app")?;
+        check_url("the MCP server URL", mcp_url)?;
+        let found = proto::upstream::discover_upstream(&self.inner.http, mcp_url)
+            .await
+            .map_err(|e| ConnectorError::invalid_input(format!("{mcp_url}: {e}")))?;
+        let base = self.settings().public_url.clone().ok_or_else(|| {
+            ConnectorError::invalid_input(
+                "the hub's public URL must be set (--public-url) to register with an upstream's authorization server",
+            )
+        })?;
+        let redirect_uri = format!("{}/api/oauth/callback", base.trim_end_matches('/'));
+        let client = proto::upstream::register_client(
+            &self.inner.http,
+            &found.authorization_server,
+            &redirect_uri,
+            how,
+        )
+        .await
+        .map_err(|e| ConnectorError::new(ErrorCode::UpstreamError, e.to_string()))?;
+        let server = found.authorization_server;
+        let record = self
+            .store()
+            .insert_oauth_app(&NewOAuthApp {
+                tenant_id: caller.tenant_id.clone(),
+                name: name.trim().to_string(),
+                provider: "mcp".into(),
+                issuer: Some(server.issuer),
+                authorization_url: server.authorization_endpoint,
+                token_url: server.token_endpoint,
+                revocation_url: server.revocation_endpoint,
+                client_id: client.client_id,
+                client_secret: client.client_secret,
+                scopes: found.scopes,
+                extra_params: Map::new(),
+                resource: Some(found.resource),
+            })
+            .await
+            .map_err(store_error)?;
+        self.audit_oauth(caller, "oauth_app.create", &record.id, None);
+        Ok(record.into())
+    }
+
     pub async fn list_oauth_apps(
         &self,
         caller: &Caller,

@@ -13,6 +13,8 @@ use sha2::{Digest, Sha256};
 
 use crate::http::{OutboundClient, OutboundError, OutboundRequest};
 
+pub mod upstream;
+
 /// Endpoints and defaults of a well-known provider.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProviderPreset {
