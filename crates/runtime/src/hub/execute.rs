@@ -196,7 +196,10 @@ impl Hub {
         config.extend(loaded.secrets.clone());
 
         // OAuth: the fresh access token of the caller's (or the shared) connection.
-        let mut oauth = match self.oauth_token_for_call(caller, record, None).await {
+        let mut oauth = match self
+            .oauth_token_for_call(caller, record, executor.spec(), None)
+            .await
+        {
             Ok(t) => t,
             Err(e) => {
                 if let Some((scope, key)) = &idempotency {
@@ -243,7 +246,10 @@ impl Hub {
                 .is_some_and(|e| e.code == ErrorCode::Unauthorized);
             match &oauth {
                 Some((stale, _)) if refused && attempt == 1 && record.mock_scenario.is_none() => {
-                    match self.oauth_token_for_call(caller, record, Some(stale)).await {
+                    match self
+                        .oauth_token_for_call(caller, record, executor.spec(), Some(stale))
+                        .await
+                    {
                         Ok(fresh) => oauth = fresh,
                         Err(e) => {
                             break crate::dispatcher::Dispatched {

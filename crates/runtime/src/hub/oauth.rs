@@ -392,9 +392,9 @@ impl Hub {
             .then(|| spec.oauth_provider.clone().unwrap_or_default())
     }
 
-    async fn uses_oauth(&self, record: &ConnectorRecord) -> bool {
-        record.config.get("authType").and_then(Value::as_str) == Some("oauth")
-            || self.oauth_provider_of(record).await.is_some()
+    fn uses_oauth(record: &ConnectorRecord, spec: &switchboard_contract::ConnectorSpec) -> bool {
+        spec.requires_oauth
+            || record.config.get("authType").and_then(Value::as_str) == Some("oauth")
     }
 
     /// The app to connect `record` with: the named one, the one an existing connection
@@ -822,9 +822,10 @@ impl Hub {
         &self,
         caller: &Caller,
         record: &ConnectorRecord,
+        spec: &switchboard_contract::ConnectorSpec,
         stale: Option<&str>,
     ) -> Result<Option<(String, String)>, ConnectorError> {
-        if !self.uses_oauth(record).await {
+        if !Self::uses_oauth(record, spec) {
             return Ok(None);
         }
         let store = self.store();
