@@ -528,6 +528,36 @@ async fn bad_callbacks_are_refused_and_store_nothing() {
     let (_, conns) = t.hub.get("/api/connectors/api/oauth").await;
     assert_eq!(conns["data"].as_array().unwrap().len(), 1);
     assert!(conns["data"][0]["userId"].is_string(), "per-user: {conns}");
+
+    // Disconnecting revokes at the provider (RFC 7009): the refresh token stops working.
+    let user = conns["data"][0]["userId"].as_str().unwrap().to_string();
+    let tokens = t.stored_tokens(&user).await;
+    let resp = t
+        .http
+        .delete(t.hub.url("/api/connectors/api/oauth"))
+        .bearer_auth(&t.hub.admin_key)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    let (_, conns) = t.hub.get("/api/connectors/api/oauth").await;
+    assert_eq!(conns["data"], json!([]));
+    let resp = t
+        .http
+        .post(format!("{}/token", t.provider.issuer))
+        .basic_auth("switchboard", Some("switchboard-test-secret"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant", "revoked at the provider");
+    let env = t.whoami().await;
+    assert_eq!(env["error"]["code"], "unauthorized", "{env}");
 }
 
 async fn sqlx_expire_states(t: &Setup) {
