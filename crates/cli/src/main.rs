@@ -31,6 +31,38 @@ pub struct Common {
     pub database_url: Option<String>,
 }
 
+/// OAuth: the hub's public URL (redirect URIs, connect links) and, optionally, an
+/// external authorization server whose JWT access tokens `/mcp` accepts beside API keys.
+#[derive(clap::Args, Clone, Default)]
+pub struct OAuthArgs {
+    /// The hub's public origin, e.g. https://hub.example.com (OAuth redirect URIs are
+    /// <public-url>/api/oauth/callback). Defaults to the request's Host.
+    #[arg(long, env = "SWITCHBOARD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Issuer of the access tokens /mcp accepts (enables the resource server).
+    #[arg(long, env = "SWITCHBOARD_MCP_OAUTH_ISSUER", requires_all = ["mcp_oauth_audience", "mcp_oauth_jwks_url"])]
+    pub mcp_oauth_issuer: Option<String>,
+    /// This MCP endpoint's resource identifier, e.g. https://hub.example.com/mcp: tokens need it in `aud`.
+    #[arg(long, env = "SWITCHBOARD_MCP_OAUTH_AUDIENCE")]
+    pub mcp_oauth_audience: Option<String>,
+    /// The issuer's JWKS URL.
+    #[arg(long, env = "SWITCHBOARD_MCP_OAUTH_JWKS_URL")]
+    pub mcp_oauth_jwks_url: Option<String>,
+    /// Scopes every token must carry (comma-separated).
+    #[arg(long, env = "SWITCHBOARD_MCP_OAUTH_SCOPES", value_delimiter = ',')]
+    pub mcp_oauth_scopes: Vec<String>,
+    /// Claim naming the tenant (id or name).
+    #[arg(
+        long,
+        env = "SWITCHBOARD_MCP_OAUTH_TENANT_CLAIM",
+        default_value = "tenant"
+    )]
+    pub mcp_oauth_tenant_claim: String,
+    /// Claim naming the user in that tenant (id or name).
+    #[arg(long, env = "SWITCHBOARD_MCP_OAUTH_USER_CLAIM", default_value = "sub")]
+    pub mcp_oauth_user_claim: String,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the hub (REST API; MCP in later versions).
@@ -45,6 +77,8 @@ enum Command {
         /// profile over them. For testing only.
         #[arg(long)]
         conformance_profile: bool,
+        #[command(flatten)]
+        oauth: OAuthArgs,
     },
     /// Serve MCP over stdio, for desktop clients that launch a command. Authenticates
     /// with SWITCHBOARD_API_KEY against the same store `serve` uses.
@@ -100,7 +134,8 @@ fn main() -> std::process::ExitCode {
                 common,
                 listen,
                 conformance_profile,
-            } => serve::serve(common, listen, conformance_profile).await,
+                oauth,
+            } => serve::serve(common, listen, conformance_profile, oauth).await,
             Command::RotateKey { common } => serve::rotate_key(common).await,
             Command::ImportMcpConfig {
                 common,

@@ -11,7 +11,7 @@ use switchboard_store::vault::{self, load_vault, MasterKey, Vault};
 use switchboard_store::Store;
 use tracing_subscriber::EnvFilter;
 
-use crate::Common;
+use crate::{Common, OAuthArgs};
 
 pub fn init_tracing() {
     let filter = EnvFilter::try_from_env("SWITCHBOARD_LOG")
@@ -108,7 +108,11 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
 }
 
 /// Vault, store, outbound client and registry: the hub every command runs on.
-async fn open_hub(common: &Common, test_connectors: bool) -> Result<Hub> {
+async fn open_hub(
+    common: &Common,
+    test_connectors: bool,
+    public_url: Option<String>,
+) -> Result<Hub> {
     create_data_dir(&common.data_dir)?;
     let vault = vault_for(common)?;
     let cursor_key = vault.derive_key("switchboard cursor signing v1");
@@ -125,7 +129,10 @@ async fn open_hub(common: &Common, test_connectors: bool) -> Result<Hub> {
         },
         http,
         CursorSigner::new(cursor_key),
-        HubSettings::default(),
+        HubSettings {
+            public_url,
+            ..HubSettings::default()
+        },
     );
     hub.seed_catalog()
         .await
@@ -135,7 +142,7 @@ async fn open_hub(common: &Common, test_connectors: bool) -> Result<Hub> {
 
 pub async fn mcp_stdio(common: Common, api_key: String, naming: String) -> Result<()> {
     use rmcp::ServiceExt;
-    let hub = open_hub(&common, false).await?;
+    let hub = open_hub(&common, false, None).await?;
     let caller = hub
         .authenticate(api_key.trim())
         .await
@@ -163,8 +170,26 @@ pub async fn mcp_stdio(common: Common, api_key: String, naming: String) -> Resul
     Ok(())
 }
 
-pub async fn serve(common: Common, listen: String, conformance_profile: bool) -> Result<()> {
-    let hub = open_hub(&common, conformance_profile).await?;
+pub async fn serve(
+    common: Common,
+    listen: String,
+    conformance_profile: bool,
+    oauth: OAuthArgs,
+) -> Result<()> {
+    let hub = open_hub(&common, conformance_profile, oauth.public_url.clone()).await?;
+    let mut mcp_settings = switchboard_server::McpSettings::from_env();
+    if let (Some(issuer), Some(audience), Some(jwks)) = (
+        oauth.mcp_oauth_issuer.clone(),
+        oauth.mcp_oauth_audience.clone(),
+        oauth.mcp_oauth_jwks_url.clone(),
+    ) {
+        let mut rs = switchboard_server::ResourceServerSettings::new(issuer, audience, jwks);
+        rs.required_scopes = oauth.mcp_oauth_scopes.clone();
+        rs.tenant_claim = oauth.mcp_oauth_tenant_claim.clone();
+        rs.user_claim = oauth.mcp_oauth_user_claim.clone();
+        tracing::info!(issuer = %rs.issuer, audience = %rs.audience, "/mcp accepts OAuth access tokens");
+        mcp_settings.resource_server = Some(rs);
+    }
     if let Some(token) = hub
         .bootstrap()
         .await
@@ -198,13 +223,7 @@ pub async fn serve(common: Common, listen: String, conformance_profile: bool) ->
         env!("CARGO_PKG_VERSION")
     );
     tracing::info!(%addr, "listening");
-    switchboard_server::serve_with(
-        listener,
-        hub.clone(),
-        switchboard_server::McpSettings::from_env(),
-        shutdown,
-    )
-    .await?;
+    switchboard_server::serve_with(listener, hub.clone(), mcp_settings, shutdown).await?;
     hub.stop_upstreams().await;
     tokio::time::timeout(Duration::from_secs(5), hub.store().close())
         .await
@@ -222,7 +241,7 @@ pub async fn import_mcp_config(
         .with_context(|| format!("cannot read {}", file.display()))?;
     let doc: serde_json::Value = serde_json::from_str(&text)
         .with_context(|| format!("{} is not valid JSON", file.display()))?;
-    let hub = open_hub(&common, false).await?;
+    let hub = open_hub(&common, false, None).await?;
     let key = match api_key {
         Some(k) => k,
         None => {

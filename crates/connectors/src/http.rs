@@ -14,7 +14,8 @@ pub fn definition() -> Definition {
         .category("utility")
         .tags(&["http", "rest", "generic"])
         .config(FieldSpec::string("baseUrl").required().describe("Base URL every path is appended to, e.g. https://api.example.com/v1"))
-        .config(FieldSpec::new("authType", FieldKind::select(["none", "bearer", "basic", "header"])).default_value("none").describe("How to authenticate: none, bearer token, basic (username and password) or a custom header."))
+        .config(FieldSpec::new("authType", FieldKind::select(["none", "bearer", "basic", "header", "oauth"])).default_value("none").describe("How to authenticate: none, bearer token, basic (username and password), a custom header, or oauth (the hub supplies the connected account's access token)."))
+        .config(FieldSpec::secret("accessToken").describe("OAuth access token (authType oauth); the hub fills it from the connected account on every call."))
         .config(FieldSpec::secret("token").describe("Bearer token (authType bearer)."))
         .config(FieldSpec::string("username").describe("Username (authType basic)."))
         .config(FieldSpec::secret("password").describe("Password (authType basic)."))
@@ -60,6 +61,7 @@ struct HttpConfig {
     #[serde(default)]
     auth_type: Option<String>,
     token: Option<String>,
+    access_token: Option<String>,
     username: Option<String>,
     password: Option<String>,
     header_name: Option<String>,
@@ -128,6 +130,12 @@ fn authorize(
     };
     req = match cfg.auth_type.as_deref().unwrap_or("none") {
         "bearer" => req.bearer(cfg.token.as_deref().ok_or_else(|| missing("token"))?),
+        "oauth" => req.bearer(cfg.access_token.as_deref().ok_or_else(|| {
+            ConnectorError::new(
+                switchboard_contract::ErrorCode::Unauthorized,
+                "no OAuth account is connected; connect one with POST /api/oauth/start",
+            )
+        })?),
         "basic" => req.basic(
             cfg.username.as_deref().ok_or_else(|| missing("username"))?,
             cfg.password.as_deref().unwrap_or(""),

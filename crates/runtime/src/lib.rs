@@ -7,6 +7,7 @@ pub mod dispatcher;
 pub mod framework;
 pub mod http;
 pub mod hub;
+pub mod oauth;
 pub mod openapi;
 pub mod upstream;
 

@@ -13,6 +13,7 @@ use switchboard_runtime::Hub;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+pub use mcp::resource::ResourceServerSettings;
 pub use mcp::McpSettings;
 pub use openapi::ApiDoc;
 
@@ -24,6 +25,8 @@ pub struct AppState {
     pub hub: Hub,
     /// Open sessions of the legacy HTTP+SSE MCP transport.
     pub sse_sessions: mcp::legacy_sse::SseSessions,
+    /// Validates external OAuth access tokens on `/mcp`, when configured.
+    pub resource_server: Option<mcp::resource::TokenValidator>,
 }
 
 /// The whole HTTP surface. `shutdown` closes MCP streams so a graceful stop never
@@ -32,6 +35,10 @@ pub fn router(hub: Hub, mcp: &McpSettings, shutdown: CancellationToken) -> Route
     let state = AppState {
         hub,
         sse_sessions: Default::default(),
+        resource_server: mcp
+            .resource_server
+            .clone()
+            .map(mcp::resource::TokenValidator::new),
     };
     Router::new()
         .nest("/api", api::router(state.clone()))

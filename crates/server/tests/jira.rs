@@ -320,8 +320,11 @@ async fn jira_failures_get_contract_codes_and_vendor_codes() {
     // No config at all: a clear message naming what to set.
     h.create_connector("jira-empty", "jira", json!({})).await;
     let env = h.mcp_call("jira-empty.whoami", json!({})).await;
-    assert!(error(&env)["message"]
-        .as_str()
-        .unwrap()
-        .contains("email and apiToken"));
+    assert!(
+        error(&env)["message"]
+            .as_str()
+            .unwrap()
+            .contains("has no credentials"),
+        "{env}"
+    );
 }

@@ -281,11 +281,15 @@ impl Store {
     pub async fn delete_connector(&self, tenant_id: &str, id: &str) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
         // Explicit, so secrets go even if a database was created without FK enforcement.
-        sqlx::query("DELETE FROM credentials WHERE tenant_id = $1 AND connector_id = $2")
+        for table in ["credentials", "oauth_connections", "oauth_states"] {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE tenant_id = $1 AND connector_id = $2"
+            ))
             .bind(tenant_id)
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        }
         let done = sqlx::query("DELETE FROM connectors WHERE tenant_id = $1 AND id = $2")
             .bind(tenant_id)
             .bind(id)

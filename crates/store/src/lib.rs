@@ -12,6 +12,7 @@ mod error;
 mod idempotency;
 mod keys;
 pub mod model;
+pub mod oauth;
 mod profiles;
 mod rotation;
 mod tenants;

@@ -56,9 +56,31 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        // OAuth client secrets: same keyring, AAD bound to the app row.
+        let apps = sqlx::query(
+            "SELECT id, tenant_id, client_secret FROM oauth_apps WHERE client_secret IS NOT NULL",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in &apps {
+            let id = cols::string(row, "id")?;
+            let aad = crate::oauth::oauth_app_aad(&cols::string(row, "tenant_id")?, &id);
+            let plaintext = self
+                .vault
+                .decrypt(&cols::string(row, "client_secret")?, &aad)?;
+            sqlx::query(
+                "UPDATE oauth_apps SET client_secret = $1, key_id = $2, updated_at = $3 WHERE id = $4",
+            )
+            .bind(target.encrypt(&plaintext, &aad))
+            .bind(&new_key_id)
+            .bind(now)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(RotationReport {
-            reencrypted: rows.len(),
+            reencrypted: rows.len() + apps.len(),
             new_key_id,
             old_key_id,
         })

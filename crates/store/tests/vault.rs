@@ -204,3 +204,99 @@ fn base64_encode(b: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(b)
 }
+
+#[tokio::test]
+async fn rotate_key_reencrypts_oauth_client_secrets_and_tokens() {
+    use switchboard_store::oauth::{NewOAuthApp, OAuthConnectionRecord};
+    for backend in common::backends() {
+        let old = MasterKey::generate();
+        let db = TestDb::open_with_vault(backend, Vault::new(old.clone(), vec![])).await;
+        let s = &db.store;
+        let label = db.backend.label();
+        let (a, _) = common::tenant_with_user(s, "a").await;
+        let app = s
+            .insert_oauth_app(&NewOAuthApp {
+                tenant_id: a.id.clone(),
+                name: "idp".into(),
+                provider: "test".into(),
+                issuer: None,
+                authorization_url: "https://idp.example/authorize".into(),
+                token_url: "https://idp.example/token".into(),
+                revocation_url: None,
+                client_id: "client".into(),
+                client_secret: Some("client-secret-value".into()),
+                scopes: vec!["read".into()],
+                extra_params: Default::default(),
+                resource: None,
+            })
+            .await
+            .unwrap();
+        let connector = s
+            .insert_connector(&new_connector(&a.id, "c", "p"))
+            .await
+            .unwrap();
+        let now = switchboard_store::now_ms();
+        s.save_oauth_connection(
+            &OAuthConnectionRecord {
+                tenant_id: a.id.clone(),
+                connector_id: connector.id.clone(),
+                user_id: String::new(),
+                app_id: app.id.clone(),
+                status: "connected".into(),
+                status_reason: None,
+                scope: None,
+                resource: None,
+                expires_at: None,
+                connected_at: now,
+                updated_at: now,
+            },
+            &json!({"access_token": "at-value", "refresh_token": "rt-value"}),
+        )
+        .await
+        .unwrap();
+        // Nothing in plaintext at rest.
+        let dump = format!(
+            "{:?}",
+            sqlx_dump(s, "SELECT client_secret AS v FROM oauth_apps UNION ALL SELECT ciphertext AS v FROM credentials").await
+        );
+        assert!(
+            !dump.contains("client-secret-value") && !dump.contains("rt-value"),
+            "{label}"
+        );
+
+        let new = MasterKey::generate();
+        let both = Vault::new(new.clone(), vec![old.clone()]);
+        let report = s.with_vault(both).rotate_key(new.clone()).await.unwrap();
+        assert_eq!(
+            report.reencrypted, 2,
+            "{label}: the token set and the client secret"
+        );
+        let only_new = s.with_vault(Vault::new(new, vec![]));
+        assert_eq!(
+            only_new
+                .oauth_app_secret(&a.id, &app.id)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("client-secret-value"),
+            "{label}"
+        );
+        let tokens = only_new
+            .oauth_tokens(&a.id, &connector.id, "")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(tokens["refresh_token"], "rt-value", "{label}");
+    }
+}
+
+async fn sqlx_dump(s: &switchboard_store::Store, sql: &str) -> Vec<String> {
+    use sqlx::Row;
+    sqlx::query(sql)
+        .fetch_all(s.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get::<String, _>("v").unwrap_or_default())
+        .collect()
+}

@@ -8,6 +8,9 @@ use switchboard_contract::{ConnectorError, Envelope, ErrorCode, Meta};
 use switchboard_store::model::{IdempotencyBegin, NewAuditEntry};
 
 use super::{store_error, Caller, Hub};
+
+/// The config field a connector reads its OAuth access token from (interfaces.md).
+pub const ACCESS_TOKEN: &str = "accessToken";
 use crate::dispatcher::{dispatch, resolve_command, Dispatch};
 use crate::framework::{Instance, RequestContext};
 
@@ -198,29 +201,83 @@ impl Hub {
             _ => None,
         };
 
-        let dispatched = dispatch(
-            Dispatch {
-                connector: executor.as_ref(),
-                command: Some(&command_name),
-                params: req.params,
-                config,
-                variables: req.variables,
-                mock_scenario: record.mock_scenario.as_deref(),
-                instance: Instance {
-                    id: record.id.clone(),
-                    tenant_id: record.tenant_id.clone(),
-                    name: record.name.clone(),
+        // OAuth: the fresh access token of the caller's (or the shared) connection,
+        // unless the connector was given credentials of its own (an API token or a
+        // pasted access token) and was not told to use OAuth.
+        let own_credentials = !loaded.secrets.is_empty()
+            && record.config.get("authType").and_then(Value::as_str) != Some("oauth");
+        let token = if own_credentials {
+            Ok(None)
+        } else {
+            self.oauth_token_for_call(caller, record, executor.spec(), None)
+                .await
+        };
+        let mut oauth = match token {
+            Ok(t) => t,
+            Err(e) => {
+                if let Some((scope, key)) = &idempotency {
+                    let _ = self
+                        .store()
+                        .idempotency_abandon(&caller.tenant_id, scope, key)
+                        .await;
+                }
+                return Err(fail(e, cmd));
+            }
+        };
+        let instance = Instance {
+            id: record.id.clone(),
+            tenant_id: record.tenant_id.clone(),
+            name: record.name.clone(),
+        };
+        let mut attempt = 0;
+        let mut dispatched = loop {
+            attempt += 1;
+            let mut call_config = config.clone();
+            if let Some((token, _)) = &oauth {
+                call_config.insert(ACCESS_TOKEN.into(), Value::String(token.clone()));
+            }
+            let dispatched = dispatch(
+                Dispatch {
+                    connector: executor.as_ref(),
+                    command: Some(&command_name),
+                    params: req.params.clone(),
+                    config: call_config,
+                    variables: req.variables.clone(),
+                    mock_scenario: record.mock_scenario.as_deref(),
+                    instance: instance.clone(),
+                    ctx: ctx.clone(),
                 },
-                ctx,
-            },
-            &self.inner.http,
-            &self.inner.cursors,
-        )
-        .await;
+                &self.inner.http,
+                &self.inner.cursors,
+            )
+            .await;
+            // A vendor refusing the token: refresh once (even if it looked fresh) and retry.
+            let refused = dispatched
+                .envelope
+                .error
+                .as_ref()
+                .is_some_and(|e| e.code == ErrorCode::Unauthorized);
+            match &oauth {
+                Some((stale, _)) if refused && attempt == 1 && record.mock_scenario.is_none() => {
+                    match self
+                        .oauth_token_for_call(caller, record, executor.spec(), Some(stale))
+                        .await
+                    {
+                        Ok(fresh) => oauth = fresh,
+                        Err(e) => {
+                            break crate::dispatcher::Dispatched {
+                                command: command_name.clone(),
+                                envelope: error_envelope(e, ctx.request_id.clone()),
+                            }
+                        }
+                    }
+                }
+                _ => break dispatched,
+            }
+        };
 
-        let mut dispatched = dispatched;
         // Secret maps (an MCP server's env, headers) hold secrets as their values.
-        let secret_values: Vec<&str> = loaded
+        let mut secret_values: Vec<&str> = loaded
             .secrets
             .values()
             .flat_map(|v| match v {
@@ -228,6 +285,9 @@ impl Hub {
                 other => other.as_str().into_iter().collect(),
             })
             .collect();
+        if let Some((token, _)) = &oauth {
+            secret_values.push(token);
+        }
         if switchboard_contract::redact::redact_envelope(&mut dispatched.envelope, &secret_values) {
             tracing::warn!(connector = %record.name, command = %command_name, "a secret value appeared in a result and was masked");
         }

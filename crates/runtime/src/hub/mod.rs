@@ -6,6 +6,7 @@ mod cache;
 mod catalog;
 mod connectors;
 mod execute;
+mod oauth;
 mod openapi;
 mod profiles;
 mod search;
@@ -30,6 +31,10 @@ pub use audit::AuditSink;
 pub use catalog::{CatalogEntry, TypeQuery};
 pub use connectors::{ConnectorInput, ConnectorPatch, ConnectorView, SECRET_PLACEHOLDER};
 pub use execute::ExecuteRequest;
+pub use oauth::{
+    CallbackOutcome, CallbackParams, OAuthAppInput, OAuthAppView, OAuthConnectionView,
+    OAuthStartInput, OAuthStartView,
+};
 pub use profiles::{glob_match, ProfileInput, ProfileView};
 pub use search::search as search_tools;
 pub use tenants::{KeyInput, KeyView, NewKey, NewTenant, NewUser, TenantInput, UserInput};
@@ -89,6 +94,11 @@ pub struct HubSettings {
     /// How long `tools/list` waits for MCP upstreams that are still starting; the
     /// slower ones join later with a list-changed notification.
     pub upstream_list_wait: Duration,
+    /// The hub's public origin (e.g. `https://hub.example.com`): OAuth redirect URIs
+    /// and the connect links tool errors give are built from it.
+    pub public_url: Option<String>,
+    /// An OAuth access token this close to expiry is refreshed before use.
+    pub oauth_refresh_skew: Duration,
 }
 
 impl Default for HubSettings {
@@ -99,6 +109,8 @@ impl Default for HubSettings {
             auth_cache_ttl: Duration::from_secs(10),
             connector_cache_ttl: Duration::from_secs(2),
             upstream_list_wait: Duration::from_secs(5),
+            public_url: None,
+            oauth_refresh_skew: Duration::from_secs(60),
         }
     }
 }
@@ -125,6 +137,8 @@ struct Inner {
     changes: tokio::sync::broadcast::Sender<()>,
     /// Running MCP upstream servers (execution model `mcp`).
     upstreams: crate::upstream::Upstreams,
+    /// One refresh at a time per OAuth credential on this replica.
+    oauth_locks: oauth::RefreshLocks,
 }
 
 /// A connector record with its decrypted secrets, as the call path needs it.
@@ -154,6 +168,7 @@ impl Hub {
                 connector_cache: TtlCache::new(settings.connector_cache_ttl, 10_000),
                 tool_cache: TtlCache::new(settings.connector_cache_ttl, 10_000),
                 changes: tokio::sync::broadcast::channel(64).0,
+                oauth_locks: Default::default(),
                 settings,
                 audit,
             }),
@@ -170,6 +185,10 @@ impl Hub {
     }
     pub fn audit(&self) -> &AuditSink {
         &self.inner.audit
+    }
+    /// The outbound client (network policy applies), e.g. to fetch an authorization server's keys.
+    pub fn http(&self) -> &OutboundClient {
+        &self.inner.http
     }
     pub fn settings(&self) -> &HubSettings {
         &self.inner.settings

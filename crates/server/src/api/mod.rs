@@ -7,6 +7,7 @@ pub(crate) mod catalog;
 pub(crate) mod connectors;
 pub(crate) mod health;
 pub(crate) mod keys;
+pub(crate) mod oauth;
 pub(crate) mod openapi_import;
 pub(crate) mod profiles;
 pub(crate) mod tenants;
@@ -66,10 +67,18 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/tenants", post(tenants::create))
         .route("/me", get(tenants::me))
         .route("/audit", get(audit::list))
+        .route("/oauth/apps", get(oauth::list_apps).post(oauth::create_app))
+        .route("/oauth/apps/{id}", axum::routing::delete(oauth::delete_app))
+        .route("/oauth/start", post(oauth::start))
+        .route(
+            "/connectors/{id}/oauth",
+            get(oauth::connections).delete(oauth::disconnect),
+        )
         .route_layer(middleware::from_fn_with_state(state, auth::require_key));
     Router::new()
         .route("/health", get(health::health))
         .route("/openapi.json", get(health::openapi))
+        .route("/oauth/callback", get(oauth::callback))
         .merge(authed)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -10,6 +10,7 @@ use axum::Json;
 use serde_json::json;
 use switchboard_runtime::Hub;
 
+use super::resource::{TokenRejection, TokenValidator};
 use crate::AppState;
 
 fn rpc_error(status: StatusCode, code: i64, message: &str) -> Response {
@@ -24,8 +25,20 @@ fn rpc_error(status: StatusCode, code: i64, message: &str) -> Response {
     resp
 }
 
-fn unauthorized(message: &str) -> Response {
-    rpc_error(StatusCode::UNAUTHORIZED, -32001, message)
+/// A 401 with the RFC 9728 `resource_metadata` challenge when an authorization server
+/// is configured, so MCP clients can discover where to get a token.
+fn unauthorized_with(validator: Option<&TokenValidator>, message: &str, invalid: bool) -> Response {
+    let mut resp = rpc_error(StatusCode::UNAUTHORIZED, -32001, message);
+    if let Some(v) = validator {
+        let error = invalid.then_some(("invalid_token", message));
+        resp.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, v.challenge(error, None));
+    }
+    resp
+}
+
+fn looks_like_jwt(token: &str) -> bool {
+    token.starts_with("eyJ") && token.matches('.').count() == 2
 }
 
 pub async fn require_caller(
@@ -51,8 +64,32 @@ pub async fn require_caller(
         .map(|p| p.trim_end_matches('/').to_string())
         .filter(|p| !p.is_empty());
     let store = state.hub.store();
+    let validator = state.resource_server.as_ref();
+    let unauthorized = |message: &str| unauthorized_with(validator, message, false);
 
     let caller = match &token {
+        Some(t) if validator.is_some() && looks_like_jwt(t) => {
+            let v = validator.expect("checked above");
+            match v.validate(&state.hub, t).await {
+                Ok(c) => Some(c),
+                Err(TokenRejection::Invalid(m)) => return unauthorized_with(validator, &m, true),
+                Err(TokenRejection::Scope(scope)) => {
+                    let message = format!("the token lacks a required scope: {scope}");
+                    let mut resp = rpc_error(StatusCode::FORBIDDEN, -32001, &message);
+                    resp.headers_mut().insert(
+                        header::WWW_AUTHENTICATE,
+                        v.challenge(Some(("insufficient_scope", &message)), Some(&scope)),
+                    );
+                    return resp;
+                }
+                Err(TokenRejection::NoUser(m)) => {
+                    return rpc_error(StatusCode::FORBIDDEN, -32001, &m)
+                }
+                Err(TokenRejection::Unavailable(m)) => {
+                    return rpc_error(StatusCode::SERVICE_UNAVAILABLE, -32603, &m)
+                }
+            }
+        }
         Some(t) => match state.hub.authenticate(t).await {
             Ok(Some(c)) => Some(c),
             Ok(None) => return unauthorized("the API key is invalid or revoked"),

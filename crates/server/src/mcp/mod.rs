@@ -8,6 +8,7 @@ mod bridge;
 pub mod discovery;
 pub mod handler;
 pub mod legacy_sse;
+pub mod resource;
 pub mod tools;
 
 use std::sync::Arc;
@@ -32,6 +33,9 @@ pub struct McpSettings {
     /// Browser origins (`scheme://host:port`, `:*` for any port); loopback origins are
     /// always included. A request with any other `Origin` gets 403.
     pub allowed_origins: Vec<String>,
+    /// An external OAuth authorization server whose JWT access tokens `/mcp` accepts
+    /// beside API keys.
+    pub resource_server: Option<resource::ResourceServerSettings>,
 }
 
 impl McpSettings {
@@ -49,6 +53,7 @@ impl McpSettings {
         McpSettings {
             allowed_hosts: list("SWITCHBOARD_ALLOWED_HOSTS"),
             allowed_origins: list("SWITCHBOARD_ALLOWED_ORIGINS"),
+            resource_server: None,
         }
     }
 
@@ -103,7 +108,16 @@ pub fn router(
             Arc::new(settings.clone()),
             check_host_and_origin,
         ));
-    streamable.merge(legacy)
+    streamable
+        .merge(legacy)
+        .route(
+            "/.well-known/oauth-protected-resource",
+            get(resource::metadata),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource/{*path}",
+            get(resource::metadata),
+        )
 }
 
 /// The part of a `Host` header or an origin's authority before any port.

@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use switchboard_runtime::http::{NetworkPolicy, OutboundClient, OutboundConfig};
 use switchboard_runtime::{CursorSigner, Hub, HubSettings};
+use switchboard_server::McpSettings;
 use switchboard_store::testing::TestDb;
 pub use switchboard_store::testing::{backends as store_backends, TestBackend};
 use tokio::sync::oneshot;
@@ -32,6 +33,28 @@ impl TestHub {
     }
 
     pub async fn start_with_policy(backend: TestBackend, policy: NetworkPolicy) -> TestHub {
+        Self::start_with(backend, policy, HubSettings::default()).await
+    }
+
+    /// With chosen settings; `public_url` is set to the hub's address.
+    pub async fn start_with(
+        backend: TestBackend,
+        policy: NetworkPolicy,
+        settings: HubSettings,
+    ) -> TestHub {
+        Self::start_full(backend, policy, settings, |_| McpSettings::default()).await
+    }
+
+    /// With chosen hub settings and MCP settings built from the hub's base URL.
+    pub async fn start_full(
+        backend: TestBackend,
+        policy: NetworkPolicy,
+        mut settings: HubSettings,
+        mcp: impl FnOnce(&str) -> McpSettings,
+    ) -> TestHub {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        settings.public_url = Some(base.clone());
         let db = TestDb::open(backend).await;
         let http = OutboundClient::new(policy, OutboundConfig::default()).expect("client");
         let hub = Hub::new(
@@ -39,7 +62,7 @@ impl TestHub {
             switchboard_connectors::registry(),
             http,
             CursorSigner::new([9; 32]),
-            HubSettings::default(),
+            settings,
         );
         hub.seed_catalog().await.expect("seed");
         let admin_key = hub
@@ -53,12 +76,16 @@ impl TestHub {
             .unwrap()
             .unwrap()
             .tenant_id;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
-        tokio::spawn(switchboard_server::serve(listener, hub.clone(), async {
-            let _ = rx.await;
-        }));
+        let mcp = mcp(&base);
+        tokio::spawn(switchboard_server::serve_with(
+            listener,
+            hub.clone(),
+            mcp,
+            async {
+                let _ = rx.await;
+            },
+        ));
         TestHub {
             hub,
             base,
