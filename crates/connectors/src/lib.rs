@@ -6,6 +6,7 @@ pub mod conformance;
 pub mod delay;
 pub mod directory;
 pub mod http;
+pub mod sample_script;
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ pub fn registry_with(test_connectors: bool) -> Registry {
     r.register(Arc::new(delay::definition()));
     r.register(Arc::new(directory::definition()));
     r.register(Arc::new(http::definition()));
+    r.seed_type(sample_script::seed());
     if test_connectors {
         r.register(Arc::new(conformance::definition()));
     }

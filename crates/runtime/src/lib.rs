@@ -4,9 +4,13 @@
 
 pub mod cursor;
 pub mod dispatcher;
+pub mod executors;
+pub mod external;
 pub mod framework;
 pub mod http;
 pub mod hub;
+pub mod protocol;
+pub mod script;
 
 pub use cursor::CursorSigner;
 pub use framework::{

@@ -27,6 +27,7 @@ async fn catalog_upsert_and_list() {
             spec: json!({"commands": [{"name": "search"}]}),
             created_at: 1,
             updated_at: 1,
+            definition: serde_json::Value::Null,
         };
         s.upsert_connector_type(&t).await.unwrap();
         t.version = "1.1.0".into();

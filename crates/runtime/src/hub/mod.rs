@@ -10,6 +10,7 @@ mod profiles;
 mod search;
 mod tenants;
 mod tools;
+mod types;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +33,7 @@ pub use profiles::{glob_match, ProfileInput, ProfileView};
 pub use search::search as search_tools;
 pub use tenants::{KeyInput, KeyView, NewKey, NewTenant, NewUser, TenantInput, UserInput};
 pub use tools::{ToolEntry, ToolIndex};
+pub use types::{ConnectorTypeInput, ConnectorTypeView};
 
 /// Who is calling. Derived from an API key (later also an OAuth token).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -82,7 +84,10 @@ pub struct HubSettings {
     pub auth_cache_ttl: Duration,
     /// How long a connector's record and secrets are reused on the call path. Changes
     /// made on this replica take effect at once; on others within this time.
+    /// User-built types are re-checked against the store as often.
     pub connector_cache_ttl: Duration,
+    /// The script sandbox: workers and limits.
+    pub script: crate::script::ScriptSettings,
 }
 
 impl Default for HubSettings {
@@ -92,6 +97,7 @@ impl Default for HubSettings {
             idempotency_ttl: Duration::from_secs(24 * 3600),
             auth_cache_ttl: Duration::from_secs(10),
             connector_cache_ttl: Duration::from_secs(2),
+            script: crate::script::ScriptSettings::default(),
         }
     }
 }
@@ -105,6 +111,8 @@ pub struct Hub {
 struct Inner {
     store: Store,
     registry: Registry,
+    /// Builds and caches executors of user-built (stored) types.
+    executors: crate::executors::Executors,
     http: OutboundClient,
     cursors: CursorSigner,
     settings: HubSettings,
@@ -133,10 +141,15 @@ impl Hub {
         settings: HubSettings,
     ) -> Self {
         let audit = AuditSink::spawn(store.clone());
+        let mut executors = crate::executors::Executors::standard(http.clone(), &settings.script);
+        for (model, support) in registry.models() {
+            executors.register(*model, support.clone());
+        }
         Hub {
             inner: Arc::new(Inner {
                 store,
                 registry,
+                executors,
                 http,
                 cursors,
                 auth_cache: TtlCache::new(settings.auth_cache_ttl, 10_000),
@@ -154,6 +167,12 @@ impl Hub {
     }
     pub fn registry(&self) -> &Registry {
         &self.inner.registry
+    }
+    pub fn executors(&self) -> &crate::executors::Executors {
+        &self.inner.executors
+    }
+    pub fn http(&self) -> &OutboundClient {
+        &self.inner.http
     }
     pub fn audit(&self) -> &AuditSink {
         &self.inner.audit

@@ -68,8 +68,13 @@ impl Hub {
             .map_err(store_error)?;
         let mut tools = Vec::new();
         for r in records.into_iter().filter(|r| r.enabled) {
-            let Some(executor) = self.registry().get(&r.type_id) else {
-                continue;
+            let executor = match self.executor(&r.type_id).await {
+                Ok(e) => e,
+                Err(e) => {
+                    // One broken type must not hide every other tool.
+                    tracing::warn!(connector = %r.name, connector_type = %r.type_id, error = %e.message, "connector's type cannot run; its tools are not listed");
+                    continue;
+                }
             };
             for c in &executor.spec().commands {
                 let Ok(name) = tool_name(&r.tool_prefix, &c.name) else {
@@ -109,7 +114,11 @@ impl Hub {
             if !seen.insert(t.connector_id.clone()) {
                 continue;
             }
-            if let Some(c) = self.registry().get(&t.type_id) {
+            let executor = self
+                .registry()
+                .get(&t.type_id)
+                .or_else(|| self.executors().cached(&t.type_id));
+            if let Some(c) = executor {
                 out.push((
                     crate::framework::Instance {
                         id: t.connector_id.clone(),
