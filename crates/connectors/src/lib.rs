@@ -39,9 +39,11 @@ mod tests {
     #[test]
     fn every_builtin_is_well_formed() {
         let r = super::registry_with(false);
-        let mut names: Vec<_> = r.specs().map(|s| s.name.clone()).collect();
-        names.sort();
-        assert_eq!(names, ["delay", "directory", "http"]);
+        let names: Vec<_> = r.specs().map(|s| s.name.clone()).collect();
+        // Scaffolded connectors join these; none of the core ones may go missing.
+        for core in ["delay", "directory", "http"] {
+            assert!(names.iter().any(|n| n == core), "{core} is not registered");
+        }
         for spec in r.specs() {
             spec.check().unwrap();
             for c in &spec.commands {
