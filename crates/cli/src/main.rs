@@ -1,5 +1,6 @@
 //! The `switchboard` binary: one process serves everything.
 
+mod new_connector;
 mod serve;
 
 use std::path::PathBuf;
@@ -113,10 +114,71 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Write a built-in connector stub into crates/connectors/src/ and register it.
+    NewConnector {
+        /// Kebab-case name, e.g. acme-crm: the catalog id and tool prefix.
+        name: String,
+        /// One-line description for the stub.
+        #[arg(long, short = 'd')]
+        description: Option<String>,
+        /// Overwrite the stub if it exists and differs.
+        #[arg(long, short = 'f')]
+        force: bool,
+        /// The workspace root (default: the current directory or its nearest parent
+        /// holding crates/connectors).
+        #[arg(long)]
+        root: Option<PathBuf>,
+    },
+}
+
+fn new_connector(
+    name: &str,
+    description: Option<&str>,
+    force: bool,
+    root: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let root = match root {
+        Some(r) => r,
+        None => new_connector::find_root(&std::env::current_dir()?)?,
+    };
+    let done = new_connector::run(&root, name, description, force)?;
+    let module = new_connector::module_name(name);
+    match (done.wrote_file, done.registered) {
+        (false, false) => println!("{name}: already scaffolded and registered; nothing changed"),
+        (wrote, registered) => {
+            if wrote {
+                println!("wrote {}", done.file.display());
+            }
+            if registered {
+                println!("registered {module} in crates/connectors/src/lib.rs");
+            }
+            println!(
+                "next: edit {} (replace list_items with real commands), then \
+                 cargo test -p switchboard-connectors {module}",
+                done.file.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    if let Command::NewConnector {
+        name,
+        description,
+        force,
+        root,
+    } = &cli.command
+    {
+        return match new_connector(name, description.as_deref(), *force, root.clone()) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     serve::init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -148,6 +210,7 @@ fn main() -> std::process::ExitCode {
                 api_key,
                 naming,
             } => serve::mcp_stdio(common, api_key, naming).await,
+            Command::NewConnector { .. } => Ok(()),
         }
     });
     match result {

@@ -8,7 +8,7 @@ use crate::schema::{object_schema, FieldSpec};
 use crate::standard;
 
 /// How a type's commands are executed (SPEC section 4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExecutionModel {
     BuiltIn,
@@ -27,6 +27,18 @@ impl ExecutionModel {
             ExecutionModel::External => "external",
             ExecutionModel::Mcp => "mcp",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<ExecutionModel> {
+        [
+            ExecutionModel::BuiltIn,
+            ExecutionModel::Script,
+            ExecutionModel::Openapi,
+            ExecutionModel::External,
+            ExecutionModel::Mcp,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == s)
     }
 }
 

@@ -3,6 +3,7 @@
 //! Pure types and pure functions only: no I/O, no async, no clocks. Everything that
 //! executes lives in `switchboard-runtime`.
 
+pub mod authoring;
 pub mod definition;
 pub mod envelope;
 pub mod error;
@@ -13,6 +14,7 @@ pub mod redact;
 pub mod schema;
 pub mod standard;
 pub mod validate;
+pub mod versioning;
 
 pub use definition::{
     Access, Annotations, CommandSpec, ConnectorSpec, Deprecation, ExecutionModel, MockResult,

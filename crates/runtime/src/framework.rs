@@ -312,10 +312,17 @@ impl DefinitionBuilder {
     }
 }
 
-/// The connector types this binary can execute, by catalog id.
+/// The connector types this binary can execute, by catalog id; the execution models
+/// it can run user-built types in beyond the runtime's own; and the user-built types
+/// seeded into every catalog (the sample script connector).
 #[derive(Clone, Default)]
 pub struct Registry {
     types: HashMap<String, Arc<dyn Connector>>,
+    models: Vec<(
+        switchboard_contract::ExecutionModel,
+        Arc<dyn crate::executors::ExecutionModelSupport>,
+    )>,
+    seeds: Vec<Value>,
 }
 
 impl Registry {
@@ -335,5 +342,31 @@ impl Registry {
     }
     pub fn specs(&self) -> impl Iterator<Item = &ConnectorSpec> {
         self.types.values().map(|c| c.spec())
+    }
+    /// Adds (or replaces) the support for an execution model, e.g. OpenAPI.
+    pub fn register_model(
+        &mut self,
+        model: switchboard_contract::ExecutionModel,
+        support: Arc<dyn crate::executors::ExecutionModelSupport>,
+    ) {
+        self.models.push((model, support));
+    }
+    pub fn models(
+        &self,
+    ) -> impl Iterator<
+        Item = &(
+            switchboard_contract::ExecutionModel,
+            Arc<dyn crate::executors::ExecutionModelSupport>,
+        ),
+    > {
+        self.models.iter()
+    }
+    /// A user-built type to create in the catalog at start-up, in the body shape of
+    /// `POST /api/connector-types`; replaced when its version changes.
+    pub fn seed_type(&mut self, definition: Value) {
+        self.seeds.push(definition);
+    }
+    pub fn seeded_types(&self) -> &[Value] {
+        &self.seeds
     }
 }

@@ -4,11 +4,15 @@
 
 pub mod cursor;
 pub mod dispatcher;
+pub mod executors;
+pub mod external;
 pub mod framework;
 pub mod http;
 pub mod hub;
 pub mod oauth;
 pub mod openapi;
+pub mod protocol;
+pub mod script;
 pub mod upstream;
 
 pub use cursor::CursorSigner;

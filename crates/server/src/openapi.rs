@@ -11,6 +11,7 @@ use crate::api;
     paths(
         api::health::health, api::health::openapi,
         api::catalog::list, api::catalog::get_one, api::catalog::capabilities, api::openapi_import::parse_oas,
+        api::catalog::create, api::catalog::update, api::catalog::delete, api::catalog::definition,
         api::connectors::list, api::connectors::create, api::connectors::get_one, api::connectors::update,
         api::connectors::delete, api::connectors::test, api::connectors::execute, api::connectors::import,
         api::keys::create, api::keys::list, api::keys::revoke,

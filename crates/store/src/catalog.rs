@@ -9,7 +9,7 @@ use crate::{Result, Store};
 
 const TYPE_COLUMNS: &str = "id, name, version, description, category, tags, tool_prefix, \
     execution_model, scopes, requires_oauth, oauth_provider, docs_url, enabled, builtin, spec, \
-    created_at, updated_at";
+    created_at, updated_at, definition";
 
 fn type_from_row(row: &AnyRow) -> Result<ConnectorTypeRecord> {
     Ok(ConnectorTypeRecord {
@@ -30,6 +30,7 @@ fn type_from_row(row: &AnyRow) -> Result<ConnectorTypeRecord> {
         spec: cols::json(row, "spec")?,
         created_at: cols::int(row, "created_at")?,
         updated_at: cols::int(row, "updated_at")?,
+        definition: cols::opt_json(row, "definition")?.unwrap_or(serde_json::Value::Null),
     })
 }
 
@@ -38,7 +39,7 @@ impl Store {
     pub async fn upsert_connector_type(&self, t: &ConnectorTypeRecord) -> Result<()> {
         sqlx::query(&format!(
             "INSERT INTO connector_types ({TYPE_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
              ON CONFLICT (id) DO UPDATE SET \
                name = excluded.name, version = excluded.version, \
                description = excluded.description, category = excluded.category, \
@@ -46,7 +47,8 @@ impl Store {
                execution_model = excluded.execution_model, scopes = excluded.scopes, \
                requires_oauth = excluded.requires_oauth, oauth_provider = excluded.oauth_provider, \
                docs_url = excluded.docs_url, enabled = excluded.enabled, \
-               builtin = excluded.builtin, spec = excluded.spec, updated_at = excluded.updated_at"
+               builtin = excluded.builtin, spec = excluded.spec, updated_at = excluded.updated_at, \
+               definition = excluded.definition"
         ))
         .bind(&t.id)
         .bind(&t.name)
@@ -65,6 +67,11 @@ impl Store {
         .bind(cols::to_json(&t.spec)?)
         .bind(t.created_at)
         .bind(t.updated_at)
+        .bind(if t.definition.is_null() {
+            None
+        } else {
+            Some(cols::to_json(&t.definition)?)
+        })
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -99,5 +106,36 @@ impl Store {
         .iter()
         .map(type_from_row)
         .collect()
+    }
+}
+
+impl Store {
+    /// Removes a type; refused while connectors of the type exist.
+    pub async fn delete_connector_type(&self, id: &str) -> Result<()> {
+        let in_use = self.count_connectors_of_type(id).await?;
+        if in_use > 0 {
+            return Err(crate::StoreError::Conflict(format!(
+                "connector type '{id}' is used by {in_use} connector(s); delete them first"
+            )));
+        }
+        let done = sqlx::query("DELETE FROM connector_types WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(crate::StoreError::NotFound(format!(
+                "no connector type '{id}' in the catalog"
+            )));
+        }
+        Ok(())
+    }
+
+    /// How many connectors, in every tenant, use a type.
+    pub async fn count_connectors_of_type(&self, type_id: &str) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM connectors WHERE type_id = $1")
+            .bind(type_id)
+            .fetch_one(&self.pool)
+            .await?;
+        cols::int(&row, "n")
     }
 }

@@ -88,6 +88,9 @@ pub struct ConnectorTypeRecord {
     pub spec: Value,
     pub created_at: i64,
     pub updated_at: i64,
+    /// What a user-built type runs (script source, endpoint URL, operations), in its
+    /// execution model's own shape; `Null` for built-ins.
+    pub definition: Value,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -27,6 +27,7 @@ async fn catalog_upsert_and_list() {
             spec: json!({"commands": [{"name": "search"}]}),
             created_at: 1,
             updated_at: 1,
+            definition: serde_json::Value::Null,
         };
         s.upsert_connector_type(&t).await.unwrap();
         t.version = "1.1.0".into();
@@ -48,6 +49,27 @@ async fn catalog_upsert_and_list() {
         assert_eq!(enabled.len(), 1);
         assert_eq!(enabled[0].id, "directory");
         assert!(s.get_connector_type("missing").await.unwrap().is_none());
+        assert_eq!(
+            got.definition,
+            serde_json::Value::Null,
+            "built-ins have none"
+        );
+
+        // A user-built type keeps its model-specific definition; unused types delete.
+        let mut script = t.clone();
+        script.id = "crm".into();
+        script.builtin = false;
+        script.definition = json!({"scriptSource": "function list() {}", "limits": {"cpuMs": 5}});
+        s.upsert_connector_type(&script).await.unwrap();
+        let got = s.get_connector_type("crm").await.unwrap().unwrap();
+        assert_eq!(got.definition, script.definition);
+        assert_eq!(s.count_connectors_of_type("crm").await.unwrap(), 0);
+        s.delete_connector_type("crm").await.unwrap();
+        assert!(s.get_connector_type("crm").await.unwrap().is_none());
+        assert!(matches!(
+            s.delete_connector_type("crm").await,
+            Err(StoreError::NotFound(_))
+        ));
     }
 }
 

@@ -8,6 +8,7 @@ use switchboard_contract::{ConnectorError, ConnectorSpec};
 use switchboard_store::model::ConnectorTypeRecord;
 
 use super::{store_error, Hub};
+use crate::executors::StoredType;
 use crate::framework::Connector;
 
 /// A catalog entry as the API shows it; field names follow SPEC section 5.
@@ -59,6 +60,7 @@ fn record_from_spec(
         spec: serde_json::to_value(spec).unwrap_or(Value::Null),
         created_at: existing.map_or(now, |e| e.created_at),
         updated_at: now,
+        definition: Value::Null,
     }
 }
 
@@ -84,7 +86,7 @@ impl Hub {
                 .await
                 .map_err(store_error)?;
         }
-        Ok(())
+        self.seed_user_types().await
     }
 
     pub async fn list_types(&self, q: TypeQuery) -> Result<Vec<CatalogEntry>, ConnectorError> {
@@ -121,12 +123,19 @@ impl Hub {
     }
 
     /// Something that can run the type. Built-ins come from the registry without a
-    /// store round trip, since they are compiled in.
+    /// store round trip, since they are compiled in; user-built types from the
+    /// executor cache, re-checked against the store once per cache TTL.
     pub(crate) async fn executor(
         &self,
         type_id: &str,
     ) -> Result<Arc<dyn Connector>, ConnectorError> {
         if let Some(c) = self.registry().get(type_id) {
+            return Ok(c);
+        }
+        if let Some(c) = self
+            .executors()
+            .fresh(type_id, self.settings().connector_cache_ttl)
+        {
             return Ok(c);
         }
         self.executable_type(type_id).await.map(|(_, _, c)| c)
@@ -138,17 +147,23 @@ impl Hub {
         id: &str,
     ) -> Result<(ConnectorTypeRecord, ConnectorSpec, Arc<dyn Connector>), ConnectorError> {
         let record = self.type_record(id).await?;
-        let connector = self.registry().get(id).ok_or_else(|| {
-            ConnectorError::unavailable(format!(
-                "connector type '{id}' cannot run on this hub (its execution model '{}' is not available)",
-                record.execution_model
-            ))
-        })?;
+        let connector = match self.registry().get(id) {
+            Some(c) => c,
+            None if record.builtin => {
+                return Err(ConnectorError::unavailable(format!(
+                    "connector type '{id}' is built into another Switchboard build and cannot run on this one"
+                )))
+            }
+            None => {
+                let stored = StoredType::from_record(record.clone())?;
+                self.executors().get_or_build(&stored)?
+            }
+        };
         let spec = connector.spec().clone();
         Ok((record, spec, connector))
     }
 
-    fn entry(&self, r: ConnectorTypeRecord) -> Option<CatalogEntry> {
+    pub(crate) fn entry(&self, r: ConnectorTypeRecord) -> Option<CatalogEntry> {
         let spec: ConnectorSpec = match self.registry().get(&r.id) {
             Some(c) => c.spec().clone(),
             None => serde_json::from_value(r.spec.clone()).ok()?,

@@ -309,7 +309,11 @@ impl Hub {
             .map_err(store_error)?;
         let mut out = Vec::with_capacity(records.len());
         for r in records {
-            let spec = self.registry().get(&r.type_id).map(|c| c.spec().clone());
+            let spec = self
+                .executor(&r.type_id)
+                .await
+                .ok()
+                .map(|c| c.spec().clone());
             let secrets = self
                 .store()
                 .connector_secrets(&r.tenant_id, &r.id)
@@ -326,7 +330,11 @@ impl Hub {
         id: &str,
     ) -> Result<ConnectorView, ConnectorError> {
         let r = self.visible_connector(caller, id).await?;
-        let spec = self.registry().get(&r.type_id).map(|c| c.spec().clone());
+        let spec = self
+            .executor(&r.type_id)
+            .await
+            .ok()
+            .map(|c| c.spec().clone());
         let secrets = self
             .store()
             .connector_secrets(&r.tenant_id, &r.id)

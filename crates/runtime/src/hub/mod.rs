@@ -12,6 +12,7 @@ mod profiles;
 mod search;
 mod tenants;
 mod tools;
+mod types;
 mod upstreams;
 
 use std::sync::Arc;
@@ -39,6 +40,7 @@ pub use profiles::{glob_match, ProfileInput, ProfileView};
 pub use search::search as search_tools;
 pub use tenants::{KeyInput, KeyView, NewKey, NewTenant, NewUser, TenantInput, UserInput};
 pub use tools::{ToolEntry, ToolIndex};
+pub use types::{ConnectorTypeInput, ConnectorTypeView};
 pub use upstreams::{ImportOutcome, ImportReport};
 
 /// Who is calling. Derived from an API key (later also an OAuth token).
@@ -90,6 +92,7 @@ pub struct HubSettings {
     pub auth_cache_ttl: Duration,
     /// How long a connector's record and secrets are reused on the call path. Changes
     /// made on this replica take effect at once; on others within this time.
+    /// User-built types are re-checked against the store as often.
     pub connector_cache_ttl: Duration,
     /// How long `tools/list` waits for MCP upstreams that are still starting; the
     /// slower ones join later with a list-changed notification.
@@ -99,6 +102,8 @@ pub struct HubSettings {
     pub public_url: Option<String>,
     /// An OAuth access token this close to expiry is refreshed before use.
     pub oauth_refresh_skew: Duration,
+    /// The script sandbox: workers and limits.
+    pub script: crate::script::ScriptSettings,
 }
 
 impl Default for HubSettings {
@@ -111,6 +116,7 @@ impl Default for HubSettings {
             upstream_list_wait: Duration::from_secs(5),
             public_url: None,
             oauth_refresh_skew: Duration::from_secs(60),
+            script: crate::script::ScriptSettings::default(),
         }
     }
 }
@@ -124,6 +130,8 @@ pub struct Hub {
 struct Inner {
     store: Store,
     registry: Registry,
+    /// Builds and caches executors of user-built (stored) types.
+    executors: crate::executors::Executors,
     http: OutboundClient,
     cursors: CursorSigner,
     settings: HubSettings,
@@ -156,12 +164,17 @@ impl Hub {
         settings: HubSettings,
     ) -> Self {
         let audit = AuditSink::spawn(store.clone());
+        let mut executors = crate::executors::Executors::standard(http.clone(), &settings.script);
+        for (model, support) in registry.models() {
+            executors.register(*model, support.clone());
+        }
         let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
         let hub = Hub {
             inner: Arc::new(Inner {
                 upstreams: crate::upstream::Upstreams::new(http.clone(), events_tx),
                 store,
                 registry,
+                executors,
                 http,
                 cursors,
                 auth_cache: TtlCache::new(settings.auth_cache_ttl, 10_000),
@@ -182,6 +195,9 @@ impl Hub {
     }
     pub fn registry(&self) -> &Registry {
         &self.inner.registry
+    }
+    pub fn executors(&self) -> &crate::executors::Executors {
+        &self.inner.executors
     }
     pub fn audit(&self) -> &AuditSink {
         &self.inner.audit

@@ -69,8 +69,13 @@ impl Hub {
         let mut tools = Vec::new();
         let mut upstreams = Vec::new();
         for r in records.into_iter().filter(|r| r.enabled) {
-            let Some(executor) = self.registry().get(&r.type_id) else {
-                continue;
+            let executor = match self.executor(&r.type_id).await {
+                Ok(e) => e,
+                Err(e) => {
+                    // One broken type must not hide every other tool.
+                    tracing::warn!(connector = %r.name, connector_type = %r.type_id, error = %e.message, "connector's type cannot run; its tools are not listed");
+                    continue;
+                }
             };
             if Self::is_mcp(&executor) {
                 upstreams.push((r, executor));
@@ -146,7 +151,11 @@ impl Hub {
             if !seen.insert(t.connector_id.clone()) {
                 continue;
             }
-            let executor = match self.registry().get(&t.type_id) {
+            let executor = match self
+                .registry()
+                .get(&t.type_id)
+                .or_else(|| self.executors().cached(&t.type_id))
+            {
                 Some(c) if Self::is_mcp(&c) => self.current_upstream(&t.connector_id),
                 other => other,
             };

@@ -30,13 +30,19 @@ pub use auth::AuthedCaller;
 
 pub fn router(state: AppState) -> Router<AppState> {
     let authed = Router::new()
-        .route("/connector-types", get(catalog::list))
+        .route("/connector-types", get(catalog::list).post(catalog::create))
         .route(
             "/connector-types/parse-oas",
             post(openapi_import::parse_oas)
                 .layer(DefaultBodyLimit::max(openapi_import::body_limit())),
         )
-        .route("/connector-types/{id}", get(catalog::get_one))
+        .route(
+            "/connector-types/{id}",
+            get(catalog::get_one)
+                .put(catalog::update)
+                .delete(catalog::delete),
+        )
+        .route("/connector-types/{id}/definition", get(catalog::definition))
         .route(
             "/connector-types/{id}/capabilities",
             get(catalog::capabilities),
