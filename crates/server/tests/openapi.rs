@@ -14,9 +14,7 @@ use axum::routing::{delete, get};
 use axum::{Json, Router};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use switchboard_openapi::TypeOptions;
 use switchboard_runtime::http::{NetworkPolicy, OutboundClient, OutboundConfig};
-use switchboard_runtime::openapi::{openapi_executor, OasSource};
 use switchboard_runtime::{CursorSigner, Hub, HubSettings};
 use switchboard_store::testing::TestDb;
 
@@ -457,27 +455,7 @@ async fn a_type_from_githubs_operations_executes_against_a_simulator() {
         let policy = NetworkPolicy::new(NetworkPolicy::parse_allowlist("127.0.0.0/8").unwrap());
         let http = OutboundClient::new(policy, OutboundConfig::default()).unwrap();
 
-        // The admin's path: parse, pick operations, create the type.
-        let support =
-            switchboard_runtime::openapi::OpenApiSupport::new(http.clone(), Default::default());
-        let options = TypeOptions {
-            name: "github-sim".into(),
-            version: "1.0.0".into(),
-            operations: Some(SUBSET.iter().map(|s| s.to_string()).collect()),
-            ..TypeOptions::default()
-        };
-        let (built, _) = support
-            .build_type(OasSource::Document(Value::String(text.clone())), &options)
-            .await
-            .expect("type");
-        let spec = built.spec.clone();
-        let definition = serde_json::to_value(&built.definition).unwrap();
-        // Until the executor factory of the user-built types work is merged, the type
-        // is registered directly, from its stored form (spec + definition JSON).
-        let executor = openapi_executor(&spec, &definition).expect("executor");
-        let mut registry = switchboard_connectors::registry();
-        registry.register(executor);
-
+        let registry = switchboard_connectors::registry();
         let db = TestDb::open(backend).await;
         let hub = Hub::new(
             db.store.clone(),
@@ -507,6 +485,16 @@ async fn a_type_from_githubs_operations_executes_against_a_simulator() {
             }
         };
         let label = db.backend.label();
+
+        // The admin's path: the chosen operations of the document become a type.
+        let (s, created) = call(
+            "/api/connector-types",
+            json!({"name": "github-sim", "description": "GitHub operations, from its OpenAPI description",
+                   "executionModel": "openapi",
+                   "definition": {"spec": text.as_str(), "operations": SUBSET}}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{label}: {created}");
 
         // The catalog shows the commands with annotations from their methods.
         let caps = client

@@ -30,7 +30,13 @@ pub use auth::AuthedCaller;
 
 pub fn router(state: AppState) -> Router<AppState> {
     let authed = Router::new()
-        .route("/connector-types", get(catalog::list).post(catalog::create))
+        // A type's definition may carry a whole OpenAPI document (GitHub's is 13 MB).
+        .route(
+            "/connector-types",
+            get(catalog::list)
+                .post(catalog::create)
+                .layer(DefaultBodyLimit::max(openapi_import::body_limit())),
+        )
         .route(
             "/connector-types/parse-oas",
             post(openapi_import::parse_oas)
@@ -40,7 +46,8 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/connector-types/{id}",
             get(catalog::get_one)
                 .put(catalog::update)
-                .delete(catalog::delete),
+                .delete(catalog::delete)
+                .layer(DefaultBodyLimit::max(openapi_import::body_limit())),
         )
         .route("/connector-types/{id}/definition", get(catalog::definition))
         .route(
