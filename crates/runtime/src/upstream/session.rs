@@ -315,6 +315,20 @@ fn is_unknown_session_error(message: &ServerJsonRpcMessage) -> bool {
             .is_some_and(|m| m.to_ascii_lowercase().contains("session"))
 }
 
+fn expired_if_unknown_session<E: std::error::Error + Send + Sync + 'static>(
+    had_session: bool,
+    response: Result<StreamableHttpPostResponse, StreamableHttpError<E>>,
+) -> Result<StreamableHttpPostResponse, StreamableHttpError<E>> {
+    match response {
+        Ok(StreamableHttpPostResponse::Json(m, _))
+            if had_session && is_unknown_session_error(&m) =>
+        {
+            Err(StreamableHttpError::SessionExpired)
+        }
+        other => other,
+    }
+}
+
 impl StreamableHttpClient for LenientSessions {
     type Error = reqwest_013::Error;
 
@@ -331,14 +345,7 @@ impl StreamableHttpClient for LenientSessions {
             .0
             .post_message(uri, message, session_id, auth_header, custom_headers)
             .await;
-        match response {
-            Ok(StreamableHttpPostResponse::Json(m, _))
-                if had_session && is_unknown_session_error(&m) =>
-            {
-                Err(StreamableHttpError::SessionExpired)
-            }
-            other => other,
-        }
+        expired_if_unknown_session(had_session, response)
     }
 
     async fn post_message_with_max_sse_event_size(
@@ -362,14 +369,7 @@ impl StreamableHttpClient for LenientSessions {
                 max_sse_event_size,
             )
             .await;
-        match response {
-            Ok(StreamableHttpPostResponse::Json(m, _))
-                if had_session && is_unknown_session_error(&m) =>
-            {
-                Err(StreamableHttpError::SessionExpired)
-            }
-            other => other,
-        }
+        expired_if_unknown_session(had_session, response)
     }
 
     async fn delete_session(
