@@ -4,6 +4,7 @@
 //! - directly at server-everything's own Streamable HTTP endpoint,
 //! - through the hub with the upstream over stdio, and
 //! - through the hub with the upstream over Streamable HTTP (the same server process),
+//!   with one upstream session (the default) and with `poolSize` 4,
 //!
 //! sequentially (p50, p99, calls/s) and with 16 concurrent clients (calls/s). Needs
 //! `scripts/install-test-deps`; says so and exits when the server is missing.
@@ -166,6 +167,7 @@ async fn main() {
             json!({"command": node, "args": [everything, "stdio"]}),
         ),
         ("http", json!({"url": direct_url})),
+        ("pool", json!({"url": direct_url, "poolSize": 4})),
     ] {
         hub.create_connector(
             &caller,
@@ -198,10 +200,12 @@ async fn main() {
     let d = measure(&direct, "echo").await;
     let s = measure(&through, "stdio.echo").await;
     let h = measure(&through, "http.echo").await;
+    let p = measure(&through, "pool.echo").await;
     for (label, f) in [
         ("direct (Streamable HTTP)", &d),
         ("hub -> upstream over stdio", &s),
         ("hub -> upstream over Streamable HTTP", &h),
+        ("hub -> same, poolSize 4", &p),
     ] {
         println!(
             "{label:<40} {:>10} {:>10} {:>10.0} {:>14.0}",
@@ -211,7 +215,7 @@ async fn main() {
             f.concurrent_rate
         );
     }
-    for (label, f) in [("stdio", &s), ("http", &h)] {
+    for (label, f) in [("stdio", &s), ("http", &h), ("http, poolSize 4", &p)] {
         let added = f.p50.as_secs_f64() * 1000.0 - d.p50.as_secs_f64() * 1000.0;
         let kept = f.concurrent_rate / d.concurrent_rate * 100.0;
         println!(
