@@ -12,6 +12,7 @@ pub mod jira;
 pub mod mcp;
 pub mod salesforce;
 pub mod sample_script;
+mod vendor;
 
 use std::sync::Arc;
 

@@ -102,19 +102,7 @@ impl Client {
         call: &Call,
         req: OutboundRequest,
     ) -> Result<OutboundResponse, Box<Failure>> {
-        let resp = call
-            .http
-            .send(req, Some(call.ctx.deadline))
-            .await
-            .map_err(ConnectorError::from)?;
-        if let Some(error) = vendor_error(&resp) {
-            return Err(Box::new(Failure {
-                error,
-                variables: Default::default(),
-                rate_limit: resp.rate_limit.clone(),
-            }));
-        }
-        Ok(resp)
+        crate::vendor::send_checked(call, req, vendor_error).await
     }
 
     /// The `rel="next"` target of the `Link` header, when it is on the API origin.

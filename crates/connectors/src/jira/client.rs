@@ -121,19 +121,10 @@ impl Client {
         req: OutboundRequest,
         invalid_hint: Option<&str>,
     ) -> Result<OutboundResponse, Box<switchboard_contract::Failure>> {
-        let resp = call
-            .http
-            .send(req, Some(call.ctx.deadline))
-            .await
-            .map_err(ConnectorError::from)?;
-        if let Some(err) = vendor_error(&resp, self.vendor, invalid_hint) {
-            return Err(Box::new(switchboard_contract::Failure {
-                error: err,
-                variables: Default::default(),
-                rate_limit: resp.rate_limit.clone(),
-            }));
-        }
-        Ok(resp)
+        crate::vendor::send_checked(call, req, |resp| {
+            vendor_error(resp, self.vendor, invalid_hint)
+        })
+        .await
     }
 }
 
