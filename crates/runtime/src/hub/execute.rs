@@ -204,8 +204,10 @@ impl Hub {
         // OAuth: the fresh access token of the caller's (or the shared) connection,
         // unless the connector was given credentials of its own (an API token or a
         // pasted access token) and was not told to use OAuth.
-        let own_credentials = !loaded.secrets.is_empty()
-            && record.config.get("authType").and_then(Value::as_str) != Some("oauth");
+        // An MCP server's token travels in its session (see `upstream_bearer`).
+        let own_credentials = Self::is_mcp(&executor)
+            || (!loaded.secrets.is_empty()
+                && record.config.get("authType").and_then(Value::as_str) != Some("oauth"));
         let token = if own_credentials {
             Ok(None)
         } else {

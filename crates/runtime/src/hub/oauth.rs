@@ -305,7 +305,7 @@ impl Hub {
     ) -> Result<OAuthAppView, ConnectorError> {
         caller.require_admin("registering an OAuth app")?;
         check_url("the MCP server URL", mcp_url)?;
-        let found = proto::upstream::discover_upstream(&self.inner.http, mcp_url)
+        let found = proto::upstream::discover_upstream(&self.inner.http, mcp_url, None)
             .await
             .map_err(|e| ConnectorError::invalid_input(format!("{mcp_url}: {e}")))?;
         let base = self.settings().public_url.clone().ok_or_else(|| {
@@ -337,7 +337,7 @@ impl Hub {
                 client_secret: client.client_secret,
                 scopes: found.scopes,
                 extra_params: Map::new(),
-                resource: Some(found.resource),
+                resource: found.resource,
             })
             .await
             .map_err(store_error)?;
@@ -457,6 +457,15 @@ impl Hub {
         let record = self.visible_connector(caller, &input.connector).await?;
         if input.shared {
             caller.require_admin("connecting a connector's shared account")?;
+        } else if self
+            .executor(&record.type_id)
+            .await
+            .is_ok_and(|e| Self::is_mcp(&e))
+        {
+            return Err(ConnectorError::invalid_input(format!(
+                "connector '{}' is an MCP server: the hub keeps one session per server, so it uses one shared account; an admin connects it with \"shared\": true",
+                record.name
+            )));
         }
         let app = self.app_for(&record, input.app.as_deref()).await?;
         let owner = if input.shared {
@@ -619,6 +628,8 @@ impl Hub {
                 .await
                 .map_err(store_error)?;
             self.connectors_changed();
+            // An MCP server waiting for this account connects now.
+            self.restart_upstream(&record).await;
         }
         self.audit().record(NewAuditEntry {
             tenant_id: record.tenant_id.clone(),
@@ -638,14 +649,13 @@ impl Hub {
     }
 
     async fn client_auth(&self, app: &OAuthAppRecord) -> Result<ClientAuth, ConnectorError> {
-        Ok(ClientAuth {
-            client_id: app.client_id.clone(),
-            client_secret: self
-                .store()
+        Ok(ClientAuth::new(
+            app.client_id.clone(),
+            self.store()
                 .oauth_app_secret(&app.tenant_id, &app.id)
                 .await
                 .map_err(store_error)?,
-        })
+        ))
     }
 
     async fn save_tokens(
@@ -761,6 +771,7 @@ impl Hub {
                 .await
                 .map_err(store_error)?;
             self.connectors_changed();
+            self.restart_upstream(&record).await;
         }
         self.audit_oauth(caller, "oauth.disconnect", &record.id, Some(&record.id));
         Ok(done)
@@ -862,7 +873,7 @@ impl Hub {
             ));
         }
         match self.fresh_access_token(&conn, stale).await {
-            Ok(token) => Ok(Some((token, conn.user_id))),
+            Ok(tokens) => Ok(Some((tokens.access_token, conn.user_id))),
             Err(RefreshFailure::Expired(reason)) => {
                 let hint = self.reconnect_hint(caller, record, &conn.user_id).await;
                 Err(ConnectorError::new(
@@ -875,6 +886,38 @@ impl Hub {
             }
             Err(RefreshFailure::Other(e)) => Err(e),
         }
+    }
+
+    /// The access token of a connector's shared connection, for an upstream MCP
+    /// session (one per connector, so never a user's own). Errors say what to do.
+    pub(crate) async fn shared_access_token(
+        &self,
+        tenant: &str,
+        connector: &str,
+        stale: Option<&str>,
+    ) -> Result<TokenSet, String> {
+        let conn = self
+            .store()
+            .get_oauth_connection(tenant, connector, SHARED_CONNECTION)
+            .await
+            .map_err(|e| store_error(e).message)?
+            .ok_or_else(|| {
+                "no account is connected: an admin connects one with POST /api/oauth/start {\"connector\": …, \"shared\": true}".to_string()
+            })?;
+        if conn.status == "expired" {
+            return Err(format!(
+                "the connected account has expired ({}); an admin reconnects it with POST /api/oauth/start (shared: true)",
+                conn.status_reason.as_deref().unwrap_or("no reason given")
+            ));
+        }
+        self.fresh_access_token(&conn, stale)
+            .await
+            .map_err(|e| match e {
+                RefreshFailure::Expired(reason) => format!(
+                    "the connected account has expired ({reason}); an admin reconnects it with POST /api/oauth/start (shared: true)"
+                ),
+                RefreshFailure::Other(e) => e.message,
+            })
     }
 
     fn is_fresh(&self, tokens: &TokenSet, stale: Option<&str>) -> bool {
@@ -905,10 +948,10 @@ impl Hub {
         &self,
         conn: &OAuthConnectionRecord,
         stale: Option<&str>,
-    ) -> Result<String, RefreshFailure> {
+    ) -> Result<TokenSet, RefreshFailure> {
         let tokens = self.read_tokens(conn).await?;
         if self.is_fresh(&tokens, stale) {
-            return Ok(tokens.access_token);
+            return Ok(tokens);
         }
         let key = lease_key(&conn.tenant_id, &conn.connector_id, &conn.user_id);
         let lock = self.inner.oauth_locks.get(&key);
@@ -916,7 +959,7 @@ impl Hub {
         // Another call on this replica may have refreshed while we waited.
         let tokens = self.read_tokens(conn).await?;
         if self.is_fresh(&tokens, stale) {
-            return Ok(tokens.access_token);
+            return Ok(tokens);
         }
         let holder = uuid::Uuid::new_v4().to_string();
         let deadline = std::time::Instant::now() + Duration::from_millis(LEASE_TTL_MS as u64);
@@ -932,7 +975,7 @@ impl Hub {
                 if got {
                     let _ = self.store().release_oauth_lease(&key, &holder).await;
                 }
-                return Ok(tokens.access_token);
+                return Ok(tokens);
             }
             if got {
                 let result = self.refresh(conn, tokens).await;
@@ -957,7 +1000,7 @@ impl Hub {
         &self,
         conn: &OAuthConnectionRecord,
         tokens: TokenSet,
-    ) -> Result<String, RefreshFailure> {
+    ) -> Result<TokenSet, RefreshFailure> {
         let Some(refresh_token) = tokens.refresh_token.clone() else {
             let reason =
                 "the access token expired and the provider gave no refresh token; reconnect";
@@ -995,7 +1038,7 @@ impl Hub {
                 )
                 .await
                 .map_err(RefreshFailure::Other)?;
-                Ok(new.access_token)
+                Ok(new)
             }
             Err(e) if e.is_invalid_grant() => {
                 let reason = format!("the provider no longer accepts the grant ({e}); the account must be connected again");

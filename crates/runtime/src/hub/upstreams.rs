@@ -2,8 +2,10 @@
 //! changes turned into cache clears and client notifications, live views on the call
 //! path, and imports of the `mcpServers` files desktop clients use.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
+
+use futures::future::BoxFuture;
 
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -12,10 +14,12 @@ use switchboard_contract::{ConnectorError, Envelope, ExecutionModel};
 use switchboard_store::model::{ConnectorRecord, Visibility};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::{store_error, Caller, ConnectorInput, Hub};
+use super::{store_error, Caller, ConnectorInput, Hub, Inner};
+use crate::oauth::upstream::challenge_param;
+use crate::oauth::TokenSet;
 use crate::framework::{Connector, Instance};
 use crate::upstream::import::{parse_mcp_config, ImportEntry};
-use crate::upstream::{UpstreamConfig, UpstreamEvent};
+use crate::upstream::{BearerSource, UpstreamConfig, UpstreamEvent};
 
 /// One server of an imported file and what became of it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -88,6 +92,71 @@ pub(super) fn mcp_prefix(name: &str) -> String {
     p.trim_end_matches('-').to_string()
 }
 
+/// The bearer of an `mcp` connector with `authType: "oauth"`: the access token of its
+/// shared connected account, kept in memory until it nears expiry, refreshed through
+/// the hub's single-flight refresh (so the session lives on across refreshes).
+struct SharedAccountBearer {
+    hub: Weak<Inner>,
+    tenant_id: String,
+    connector_id: String,
+    cached: Mutex<Option<TokenSet>>,
+}
+
+impl SharedAccountBearer {
+    async fn token(&self, stale: Option<&str>) -> Result<String, String> {
+        let hub = Hub {
+            inner: self.hub.upgrade().ok_or("the hub is shutting down")?,
+        };
+        if stale.is_none() {
+            let skew = hub.settings().oauth_refresh_skew.as_millis() as i64;
+            let cached = self.cached.lock().ok().and_then(|c| c.clone());
+            if let Some(t) = cached.filter(|t| {
+                t.expires_at
+                    .is_none_or(|at| at - switchboard_store::now_ms() > skew)
+            }) {
+                return Ok(t.access_token);
+            }
+        }
+        let tokens = hub
+            .shared_access_token(&self.tenant_id, &self.connector_id, stale)
+            .await?;
+        let token = tokens.access_token.clone();
+        if let Ok(mut c) = self.cached.lock() {
+            *c = Some(tokens);
+        }
+        Ok(token)
+    }
+}
+
+impl BearerSource for SharedAccountBearer {
+    fn current(&self) -> BoxFuture<'_, Result<Option<String>, String>> {
+        Box::pin(async move { self.token(None).await.map(Some) })
+    }
+
+    fn refused<'a>(
+        &'a self,
+        sent: Option<&'a str>,
+        status: u16,
+        challenge: &'a str,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            if status == 403 {
+                let wanted = challenge_param(challenge, "scope").unwrap_or_default();
+                return Err(format!(
+                    "the server wants more access than the connected account granted (scope '{wanted}'); an admin reconnects the account with those scopes (POST /api/oauth/start with shared: true and scopes)"
+                ));
+            }
+            // A 401: the token expired early or was revoked. Refresh once, whatever
+            // its expiry says; the same token again means there is nothing better.
+            let fresh = self.token(Some(sent.unwrap_or(""))).await?;
+            if Some(fresh.as_str()) == sent {
+                return Err("the server refuses the connected account's token; an admin reconnects the account".into());
+            }
+            Ok(fresh)
+        })
+    }
+}
+
 pub(super) fn instance_of(record: &ConnectorRecord) -> Instance {
     Instance {
         id: record.id.clone(),
@@ -99,6 +168,42 @@ pub(super) fn instance_of(record: &ConnectorRecord) -> Instance {
 impl Hub {
     pub(super) fn is_mcp(executor: &Arc<dyn Connector>) -> bool {
         executor.spec().execution_model == ExecutionModel::Mcp
+    }
+
+    /// The token source of an `mcp` connector that authenticates with OAuth.
+    fn upstream_bearer(&self, record: &ConnectorRecord) -> Option<Arc<dyn BearerSource>> {
+        (record.config.get("authType").and_then(Value::as_str) == Some("oauth")).then(|| {
+            Arc::new(SharedAccountBearer {
+                hub: Arc::downgrade(&self.inner),
+                tenant_id: record.tenant_id.clone(),
+                connector_id: record.id.clone(),
+                cached: Mutex::new(None),
+            }) as Arc<dyn BearerSource>
+        })
+    }
+
+    /// Starts an MCP connector's sessions afresh (its account was connected or
+    /// disconnected); other connectors are left alone.
+    pub(super) async fn restart_upstream(&self, record: &ConnectorRecord) {
+        let is_mcp = self
+            .executor(&record.type_id)
+            .await
+            .is_ok_and(|e| Self::is_mcp(&e));
+        if !is_mcp {
+            return;
+        }
+        self.stop_upstream(&record.id);
+        if !record.enabled {
+            return;
+        }
+        match self
+            .store()
+            .connector_secrets(&record.tenant_id, &record.id)
+            .await
+        {
+            Ok(secrets) => self.warm_upstream(record, &secrets),
+            Err(e) => tracing::warn!(connector = %record.name, error = %e, "could not restart an MCP upstream"),
+        }
     }
 
     /// What runs a call: the type's executor, or for an MCP server its live view.
@@ -115,7 +220,13 @@ impl Hub {
         let view = self
             .inner
             .upstreams
-            .live(&instance_of(record), &record.tool_prefix, config, wait)
+            .live(
+                &instance_of(record),
+                &record.tool_prefix,
+                config,
+                self.upstream_bearer(record),
+                wait,
+            )
             .await?;
         Ok(view)
     }
@@ -168,10 +279,11 @@ impl Hub {
         let upstreams = self.inner.upstreams.clone();
         let instance = instance_of(record);
         let prefix = record.tool_prefix.clone();
+        let bearer = self.upstream_bearer(record);
         tokio::spawn(async move {
             // Zero wait: the supervisor runs on; errors land in the status.
             let _ = upstreams
-                .live(&instance, &prefix, &config, Duration::ZERO)
+                .live(&instance, &prefix, &config, bearer, Duration::ZERO)
                 .await;
         });
     }

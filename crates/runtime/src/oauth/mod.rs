@@ -90,6 +90,14 @@ pub struct AuthServerMetadata {
     pub code_challenge_methods_supported: Option<Vec<String>>,
     #[serde(default)]
     pub scopes_supported: Option<Vec<String>>,
+    #[serde(default)]
+    pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
+    /// Accepts an HTTPS URL as `client_id` (a client ID metadata document).
+    #[serde(default)]
+    pub client_id_metadata_document_supported: Option<bool>,
+    /// RFC 9207: the authorization response carries `iss`, which must be checked.
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: Option<bool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -211,11 +219,73 @@ pub struct TokenSet {
     pub expires_at: Option<i64>,
 }
 
+/// How a client authenticates at the token endpoint (RFC 7591 `token_endpoint_auth_method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenAuthMethod {
+    /// HTTP Basic with the id and secret.
+    Basic,
+    /// The id and secret in the form body.
+    Post,
+    /// A public client: the id in the form body, no secret.
+    None,
+}
+
+impl TokenAuthMethod {
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "client_secret_basic" => Some(Self::Basic),
+            "client_secret_post" => Some(Self::Post),
+            "none" => Some(Self::None),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Basic => "client_secret_basic",
+            Self::Post => "client_secret_post",
+            Self::None => "none",
+        }
+    }
+}
+
 /// A client's credentials at a token endpoint.
 #[derive(Clone)]
 pub struct ClientAuth {
     pub client_id: String,
     pub client_secret: Option<String>,
+    pub method: TokenAuthMethod,
+}
+
+impl ClientAuth {
+    /// A client that uses HTTP Basic when it has a secret, else none (the default of RFC 7591).
+    pub fn new(client_id: impl Into<String>, client_secret: Option<String>) -> Self {
+        let method = if client_secret.is_some() {
+            TokenAuthMethod::Basic
+        } else {
+            TokenAuthMethod::None
+        };
+        ClientAuth {
+            client_id: client_id.into(),
+            client_secret,
+            method,
+        }
+    }
+
+    /// Adds the client's authentication to a token-endpoint request.
+    fn apply(&self, mut req: OutboundRequest, form: &mut Vec<(String, String)>) -> OutboundRequest {
+        match (self.method, &self.client_secret) {
+            (TokenAuthMethod::Basic, Some(secret)) => {
+                req = req.basic(form_encode(&self.client_id), form_encode(secret));
+            }
+            (TokenAuthMethod::Post, Some(secret)) => {
+                form.push(("client_id".into(), self.client_id.clone()));
+                form.push(("client_secret".into(), secret.clone()));
+            }
+            _ => form.push(("client_id".into(), self.client_id.clone())),
+        }
+        req
+    }
 }
 
 impl std::fmt::Debug for ClientAuth {
@@ -228,8 +298,8 @@ fn form_encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// Sends a token request (client_secret_basic when there is a secret, else the
-/// client id in the form) and reads a token set or an OAuth error.
+/// Sends a token request, authenticating as the client's method says, and reads a
+/// token set or an OAuth error.
 pub async fn token_request(
     http: &OutboundClient,
     token_url: &str,
@@ -237,13 +307,8 @@ pub async fn token_request(
     mut form: Vec<(String, String)>,
     now_ms: i64,
 ) -> Result<TokenSet, OAuthError> {
-    let mut req = OutboundRequest::post(token_url).header("Accept", "application/json");
-    match &client.client_secret {
-        Some(secret) => {
-            req = req.basic(form_encode(&client.client_id), form_encode(secret));
-        }
-        None => form.push(("client_id".into(), client.client_id.clone())),
-    }
+    let req = OutboundRequest::post(token_url).header("Accept", "application/json");
+    let req = client.apply(req, &mut form);
     let resp = http.send(req.form(form), None).await.map_err(outbound)?;
     let body = resp.json_value();
     if !resp.is_success() {
@@ -292,11 +357,7 @@ pub async fn revoke(
         ("token".to_string(), token.to_string()),
         ("token_type_hint".to_string(), hint.to_string()),
     ];
-    let mut req = OutboundRequest::post(revocation_url);
-    match &client.client_secret {
-        Some(secret) => req = req.basic(form_encode(&client.client_id), form_encode(secret)),
-        None => form.push(("client_id".into(), client.client_id.clone())),
-    }
+    let req = client.apply(OutboundRequest::post(revocation_url), &mut form);
     let resp = http.send(req.form(form), None).await.map_err(outbound)?;
     if resp.is_success() {
         Ok(())

@@ -7,17 +7,22 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{discover, outbound, AuthServerMetadata, ClientAuth, OAuthError};
+use super::{
+    authorization_url, discover, outbound, pkce_challenge, random_token, token_request,
+    AuthServerMetadata, ClientAuth, OAuthError, TokenAuthMethod, TokenSet,
+};
 use crate::http::{OutboundClient, OutboundRequest};
 
 /// What an upstream MCP server's authorization needs.
 #[derive(Debug, Clone)]
 pub struct UpstreamAuth {
-    /// The resource identifier to send as RFC 8707 `resource`.
-    pub resource: String,
-    pub resource_metadata_url: String,
+    /// The resource identifier to send as RFC 8707 `resource` (none for a server
+    /// of the 2025-03-26 revision, which publishes no protected-resource metadata).
+    pub resource: Option<String>,
+    pub resource_metadata_url: Option<String>,
     pub authorization_server: AuthServerMetadata,
-    /// From the 401's `scope`, else the metadata's `scopes_supported`.
+    /// From the challenge's `scope`, else the metadata's `scopes_supported`; empty
+    /// means "send no scope".
     pub scopes: Vec<String>,
 }
 
@@ -33,6 +38,33 @@ pub enum ClientRegistration {
     MetadataDocument { url: String },
     /// RFC 7591 dynamic registration at the server's `registration_endpoint`.
     Dynamic { client_name: String },
+}
+
+impl ClientRegistration {
+    /// The MCP authorization spec's order: pre-registered credentials when there are
+    /// some, else a metadata document when the server takes one and we have its URL,
+    /// else dynamic registration.
+    pub fn choose(
+        server: &AuthServerMetadata,
+        pre_registered: Option<(String, Option<String>)>,
+        metadata_document: Option<String>,
+        client_name: &str,
+    ) -> Self {
+        if let Some((client_id, client_secret)) = pre_registered {
+            return ClientRegistration::PreRegistered {
+                client_id,
+                client_secret,
+            };
+        }
+        match metadata_document {
+            Some(url) if server.client_id_metadata_document_supported == Some(true) => {
+                ClientRegistration::MetadataDocument { url }
+            }
+            _ => ClientRegistration::Dynamic {
+                client_name: client_name.to_string(),
+            },
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -79,12 +111,21 @@ pub fn resource_metadata_urls(resource: &str) -> Vec<String> {
     urls
 }
 
-/// Discovers how to authorize against the MCP server at `mcp_url`.
-pub async fn discover_upstream(
-    http: &OutboundClient,
-    mcp_url: &str,
-) -> Result<UpstreamAuth, OAuthError> {
-    // An unauthenticated initialize: a protected server answers 401 with a challenge.
+/// Whether the protected-resource metadata's `resource` names the server we asked
+/// (same origin, and our URL's path within the resource's). A mismatch means the
+/// metadata is for another resource: a token obtained for it must not be sent here.
+pub fn resource_matches(resource: &str, mcp_url: &str) -> bool {
+    let (Ok(r), Ok(m)) = (url::Url::parse(resource), url::Url::parse(mcp_url)) else {
+        return false;
+    };
+    let r_path = r.path().trim_end_matches('/');
+    let m_path = m.path().trim_end_matches('/');
+    r.origin() == m.origin()
+        && (m_path == r_path || m_path.starts_with(&format!("{r_path}/")) || r_path.is_empty())
+}
+
+/// Sends an unauthenticated initialize: a protected server answers 401 with a challenge.
+async fn probe_challenge(http: &OutboundClient, mcp_url: &str) -> Result<String, OAuthError> {
     let probe = OutboundRequest::post(mcp_url)
         .header("Accept", "application/json, text/event-stream")
         .json(
@@ -100,12 +141,14 @@ pub async fn discover_upstream(
             resp.status
         )));
     }
-    let mut candidates: Vec<String> = challenge_param(&challenge, "resource_metadata")
-        .into_iter()
-        .collect();
-    candidates.extend(resource_metadata_urls(mcp_url));
-    let mut found = None;
-    for url in &candidates {
+    Ok(challenge)
+}
+
+async fn fetch_resource_metadata(
+    http: &OutboundClient,
+    candidates: &[String],
+) -> Option<(String, ProtectedResourceMetadata)> {
+    for url in candidates {
         let Ok(r) = http
             .send(
                 OutboundRequest::get(url).header("Accept", "application/json"),
@@ -117,16 +160,43 @@ pub async fn discover_upstream(
         };
         if r.is_success() {
             if let Ok(meta) = r.json::<ProtectedResourceMetadata>() {
-                found = Some((url.clone(), meta));
-                break;
+                return Some((url.clone(), meta));
             }
         }
     }
-    let (metadata_url, prm) = found.ok_or_else(|| {
-        OAuthError::Provider(
-            "the MCP server publishes no protected-resource metadata (RFC 9728)".into(),
-        )
-    })?;
+    None
+}
+
+/// Discovers how to authorize against the MCP server at `mcp_url`. `challenge` is
+/// the `WWW-Authenticate` of a 401/403 the server already sent; without one the
+/// server is probed. A server with no protected-resource metadata is treated as the
+/// 2025-03-26 revision did: its origin is the authorization server, with metadata at
+/// the root or else the default `/authorize`, `/token` and `/register` endpoints.
+pub async fn discover_upstream(
+    http: &OutboundClient,
+    mcp_url: &str,
+    challenge: Option<&str>,
+) -> Result<UpstreamAuth, OAuthError> {
+    let challenge = match challenge {
+        Some(c) => c.to_string(),
+        None => probe_challenge(http, mcp_url).await?,
+    };
+    let mut candidates: Vec<String> = challenge_param(&challenge, "resource_metadata")
+        .into_iter()
+        .collect();
+    candidates.extend(resource_metadata_urls(mcp_url));
+    let challenged_scopes: Option<Vec<String>> = challenge_param(&challenge, "scope")
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.split_whitespace().map(str::to_string).collect());
+    let Some((metadata_url, prm)) = fetch_resource_metadata(http, &candidates).await else {
+        return legacy_discovery(http, mcp_url, challenged_scopes).await;
+    };
+    if !resource_matches(&prm.resource, mcp_url) {
+        return Err(OAuthError::Provider(format!(
+            "the protected-resource metadata at {metadata_url} is for '{}', not for {mcp_url}; refusing to authorize",
+            prm.resource
+        )));
+    }
     let issuer = prm.authorization_servers.first().ok_or_else(|| {
         OAuthError::Provider("the protected-resource metadata names no authorization server".into())
     })?;
@@ -140,16 +210,61 @@ pub async fn discover_upstream(
             "the authorization server does not advertise PKCE S256, which MCP requires".into(),
         ));
     }
-    let scopes = match challenge_param(&challenge, "scope") {
-        Some(s) if !s.is_empty() => s.split_whitespace().map(str::to_string).collect(),
-        _ => prm.scopes_supported.clone(),
+    Ok(UpstreamAuth {
+        resource: Some(prm.resource),
+        resource_metadata_url: Some(metadata_url),
+        authorization_server,
+        scopes: challenged_scopes.unwrap_or(prm.scopes_supported),
+    })
+}
+
+async fn legacy_discovery(
+    http: &OutboundClient,
+    mcp_url: &str,
+    scopes: Option<Vec<String>>,
+) -> Result<UpstreamAuth, OAuthError> {
+    let origin = url::Url::parse(mcp_url)
+        .map_err(|_| OAuthError::Provider(format!("'{mcp_url}' is not a URL")))?
+        .origin()
+        .ascii_serialization();
+    let authorization_server = match discover(http, &origin).await {
+        Ok(meta) => meta,
+        Err(_) => AuthServerMetadata {
+            issuer: origin.clone(),
+            authorization_endpoint: format!("{origin}/authorize"),
+            token_endpoint: format!("{origin}/token"),
+            revocation_endpoint: None,
+            registration_endpoint: Some(format!("{origin}/register")),
+            code_challenge_methods_supported: None,
+            scopes_supported: None,
+            token_endpoint_auth_methods_supported: None,
+            client_id_metadata_document_supported: None,
+            authorization_response_iss_parameter_supported: None,
+        },
     };
     Ok(UpstreamAuth {
-        resource: prm.resource,
-        resource_metadata_url: metadata_url,
+        resource: None,
+        resource_metadata_url: None,
         authorization_server,
-        scopes,
+        scopes: scopes.unwrap_or_default(),
     })
+}
+
+/// The token-endpoint authentication to use with a secret: Basic unless the server
+/// lists methods without it (RFC 8414's default is Basic).
+fn secret_method(server: &AuthServerMetadata) -> TokenAuthMethod {
+    match &server.token_endpoint_auth_methods_supported {
+        Some(m) if !m.iter().any(|x| x == "client_secret_basic") => {
+            if m.iter().any(|x| x == "client_secret_post") {
+                TokenAuthMethod::Post
+            } else if m.iter().any(|x| x == "none") {
+                TokenAuthMethod::None
+            } else {
+                TokenAuthMethod::Basic
+            }
+        }
+        _ => TokenAuthMethod::Basic,
+    }
 }
 
 /// Gets the client the connect flow will use with `redirect_uri`.
@@ -166,6 +281,11 @@ pub async fn register_client(
         } => Ok(ClientAuth {
             client_id: client_id.clone(),
             client_secret: client_secret.clone(),
+            method: if client_secret.is_some() {
+                secret_method(server)
+            } else {
+                TokenAuthMethod::None
+            },
         }),
         ClientRegistration::MetadataDocument { url } => {
             if !url.starts_with("https://") {
@@ -173,21 +293,19 @@ pub async fn register_client(
                     "a client ID metadata document must be served over https".into(),
                 ));
             }
-            Ok(ClientAuth {
-                client_id: url.clone(),
-                client_secret: None,
-            })
+            Ok(ClientAuth::new(url.clone(), None))
         }
         ClientRegistration::Dynamic { client_name } => {
             let endpoint = server.registration_endpoint.as_deref().ok_or_else(|| {
                 OAuthError::Provider("the authorization server offers no dynamic client registration; register a client by hand".into())
             })?;
+            let method = secret_method(server);
             let body = json!({
                 "client_name": client_name,
                 "redirect_uris": [redirect_uri],
                 "grant_types": ["authorization_code", "refresh_token"],
                 "response_types": ["code"],
-                "token_endpoint_auth_method": "client_secret_basic",
+                "token_endpoint_auth_method": method.name(),
             });
             let resp = http
                 .send(OutboundRequest::post(endpoint).json(body), None)
@@ -207,15 +325,161 @@ pub async fn register_client(
             let client_id = v.get("client_id").and_then(Value::as_str).ok_or_else(|| {
                 OAuthError::Provider("the registration answer has no client_id".into())
             })?;
+            let client_secret = v
+                .get("client_secret")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            // The server's answer decides; without a secret the client is public.
+            let method = match client_secret {
+                None => TokenAuthMethod::None,
+                Some(_) => v
+                    .get("token_endpoint_auth_method")
+                    .and_then(Value::as_str)
+                    .and_then(TokenAuthMethod::from_name)
+                    .unwrap_or(method),
+            };
             Ok(ClientAuth {
                 client_id: client_id.to_string(),
-                client_secret: v
-                    .get("client_secret")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
+                client_secret,
+                method,
             })
         }
     }
+}
+
+/// An authorization request in progress: what to open, and what checks the answer.
+pub struct PendingAuthorization {
+    pub url: String,
+    pub state: String,
+    pub verifier: String,
+    pub redirect_uri: String,
+}
+
+/// Builds the authorization URL (PKCE S256, `state`, RFC 8707 `resource`).
+pub fn begin_authorization(
+    auth: &UpstreamAuth,
+    client: &ClientAuth,
+    redirect_uri: &str,
+    scopes: &[String],
+) -> PendingAuthorization {
+    let state = random_token(32);
+    let verifier = random_token(48);
+    let mut params = vec![
+        ("response_type".to_string(), "code".to_string()),
+        ("client_id".to_string(), client.client_id.clone()),
+        ("redirect_uri".to_string(), redirect_uri.to_string()),
+        ("state".to_string(), state.clone()),
+        ("code_challenge".to_string(), pkce_challenge(&verifier)),
+        ("code_challenge_method".to_string(), "S256".to_string()),
+    ];
+    if !scopes.is_empty() {
+        params.push(("scope".to_string(), scopes.join(" ")));
+    }
+    if let Some(resource) = &auth.resource {
+        params.push(("resource".to_string(), resource.clone()));
+    }
+    PendingAuthorization {
+        url: authorization_url(&auth.authorization_server.authorization_endpoint, &params),
+        state,
+        verifier,
+        redirect_uri: redirect_uri.to_string(),
+    }
+}
+
+/// Checks the redirect back (state, error, RFC 9207 `iss`) and exchanges the code.
+pub async fn finish_authorization(
+    http: &OutboundClient,
+    auth: &UpstreamAuth,
+    client: &ClientAuth,
+    pending: &PendingAuthorization,
+    redirect: &url::Url,
+    now_ms: i64,
+) -> Result<TokenSet, OAuthError> {
+    let param = |name: &str| {
+        redirect
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    if param("state").as_deref() != Some(pending.state.as_str()) {
+        return Err(OAuthError::Provider(
+            "the authorization answer's state does not match the request; refusing it".into(),
+        ));
+    }
+    let issuer = &auth.authorization_server.issuer;
+    match param("iss") {
+        Some(iss) if iss != *issuer => {
+            return Err(OAuthError::Provider(format!(
+                "the authorization answer comes from issuer '{iss}', not '{issuer}'; refusing it"
+            )))
+        }
+        None if auth
+            .authorization_server
+            .authorization_response_iss_parameter_supported
+            == Some(true) =>
+        {
+            return Err(OAuthError::Provider(
+                "the authorization server promises an iss parameter but the answer has none; refusing it".into(),
+            ))
+        }
+        _ => {}
+    }
+    if let Some(error) = param("error") {
+        return Err(OAuthError::Refused {
+            code: error.chars().take(64).collect(),
+            description: param("error_description").map(|d| d.chars().take(200).collect()),
+        });
+    }
+    let code = param("code").ok_or_else(|| {
+        OAuthError::Provider("the authorization answer has neither a code nor an error".into())
+    })?;
+    let mut form = vec![
+        ("grant_type".to_string(), "authorization_code".to_string()),
+        ("code".to_string(), code),
+        ("redirect_uri".to_string(), pending.redirect_uri.clone()),
+        ("code_verifier".to_string(), pending.verifier.clone()),
+    ];
+    if let Some(r) = &auth.resource {
+        form.push(("resource".to_string(), r.clone()));
+    }
+    token_request(
+        http,
+        &auth.authorization_server.token_endpoint,
+        client,
+        form,
+        now_ms,
+    )
+    .await
+}
+
+/// A refresh-token grant for an upstream's token set (the new set keeps the old
+/// refresh token when the server does not rotate it).
+pub async fn refresh_tokens(
+    http: &OutboundClient,
+    auth: &UpstreamAuth,
+    client: &ClientAuth,
+    refresh_token: &str,
+    now_ms: i64,
+) -> Result<TokenSet, OAuthError> {
+    let mut form = vec![
+        ("grant_type".to_string(), "refresh_token".to_string()),
+        ("refresh_token".to_string(), refresh_token.to_string()),
+    ];
+    if let Some(r) = &auth.resource {
+        form.push(("resource".to_string(), r.clone()));
+    }
+    let mut set = token_request(
+        http,
+        &auth.authorization_server.token_endpoint,
+        client,
+        form,
+        now_ms,
+    )
+    .await?;
+    if set.refresh_token.is_none() {
+        set.refresh_token = Some(refresh_token.to_string());
+    }
+    Ok(set)
 }
 
 #[cfg(test)]
@@ -234,6 +498,16 @@ mod tests {
             Some("files:read files:write")
         );
         assert_eq!(challenge_param(h, "realm"), None);
+    }
+
+    #[test]
+    fn resource_must_name_the_server() {
+        assert!(resource_matches("http://localhost:3000/mcp", "http://localhost:3000/mcp"));
+        assert!(resource_matches("http://localhost:3000", "http://localhost:3000/mcp"));
+        assert!(resource_matches("http://localhost:3000/mcp/", "http://localhost:3000/mcp"));
+        assert!(!resource_matches("https://evil.example.com/mcp", "http://localhost:3000/mcp"));
+        assert!(!resource_matches("http://localhost:3000/other", "http://localhost:3000/mcp"));
+        assert!(!resource_matches("http://localhost:3000/mc", "http://localhost:3000/mcp"));
     }
 
     #[test]

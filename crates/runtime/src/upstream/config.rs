@@ -45,7 +45,7 @@ pub fn spec() -> ConnectorSpec {
     let field = FieldSpec::new;
     ConnectorSpec {
         name: "mcp".into(),
-        version: "1.0.0".into(),
+        version: "1.1.0".into(),
         description: "An existing MCP server, local (a command the hub launches and supervises) or remote (Streamable HTTP or legacy SSE). Its tools, resources and prompts are re-exposed under the connector's prefix.".into(),
         category: Some("mcp".into()),
         tags: vec!["mcp".into(), "proxy".into()],
@@ -64,7 +64,9 @@ pub fn spec() -> ConnectorSpec {
             FieldSpec::string("cwd").describe("Local server: working directory."),
             FieldSpec::string("url").describe("Remote server: the MCP endpoint URL (Streamable HTTP) or the SSE URL."),
             FieldSpec::secret_map("headers").describe("Remote server: static HTTP headers sent with every request (encrypted)."),
-            FieldSpec::secret("accessToken").describe("Remote server: a bearer token sent as Authorization."),
+            FieldSpec::secret("accessToken").describe("Remote server: a fixed bearer token sent as Authorization."),
+            field("authType", FieldKind::select(["none", "oauth"])).default_value("none")
+                .describe("Remote server: `oauth` sends the access token of the connector's shared connected account (discovered from the server: POST /api/oauth/apps/mcp, then POST /api/oauth/start with shared: true), refreshed by the hub."),
             field("poolSize", FieldKind::integer_range(1, 16)).default_value(1)
                 .describe("Sessions (for a local server: processes) shared by all callers. Default 1."),
             field("startupTimeoutMs", FieldKind::integer_range(1_000, 600_000)).default_value(60_000)

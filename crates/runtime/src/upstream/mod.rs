@@ -6,6 +6,7 @@
 //! backoff. What the upstream offers is kept as a [`LiveView`], rebuilt when it says
 //! its lists changed; the hub's tool index and the dispatcher read that view.
 
+mod bearer;
 mod client;
 pub mod config;
 pub mod import;
@@ -36,6 +37,7 @@ use tokio_util::sync::CancellationToken;
 use crate::framework::{Call, ClientBridge, Connector, Instance};
 use crate::http::OutboundClient;
 use client::Link;
+pub use bearer::{BearerSource, MAX_AUTH_RETRIES};
 pub use config::{spec, Transport, UpstreamConfig};
 
 /// What the hub learns from its upstreams: status to record, lists that changed.
@@ -73,16 +75,19 @@ impl Upstreams {
     }
 
     /// The connector's live view, starting (or restarting, when its config changed)
-    /// its upstream, waiting at most `wait` for a first start.
+    /// its upstream, waiting at most `wait` for a first start. `bearer` supplies the
+    /// token of a remote server behind OAuth (it outlives token refreshes, so a new
+    /// token does not restart anything).
     pub async fn live(
         &self,
         instance: &Instance,
         prefix: &str,
         config: &Map<String, Value>,
+        bearer: Option<Arc<dyn BearerSource>>,
         wait: Duration,
     ) -> Result<Arc<LiveView>, ConnectorError> {
         let parsed = UpstreamConfig::parse(config)?;
-        let key = fingerprint(&parsed, prefix);
+        let key = fingerprint(&parsed, prefix, bearer.is_some());
         let upstream = {
             let mut running = self
                 .running
@@ -98,6 +103,7 @@ impl Upstreams {
                         instance.clone(),
                         prefix.to_string(),
                         parsed,
+                        bearer,
                         key,
                         self.http.clone(),
                         self.events.clone(),
@@ -150,9 +156,9 @@ impl Upstreams {
     }
 }
 
-fn fingerprint(config: &UpstreamConfig, prefix: &str) -> [u8; 32] {
+fn fingerprint(config: &UpstreamConfig, prefix: &str, oauth: bool) -> [u8; 32] {
     // Debug output includes secrets, but only their hash is kept.
-    Sha256::digest(format!("{prefix}\u{0}{config:?}").as_bytes()).into()
+    Sha256::digest(format!("{prefix}\u{0}{oauth}\u{0}{config:?}").as_bytes()).into()
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -175,6 +181,8 @@ pub struct Upstream {
     instance: Instance,
     prefix: String,
     config: UpstreamConfig,
+    /// The changing bearer token of a remote server behind OAuth.
+    bearer: Option<Arc<dyn BearerSource>>,
     key: [u8; 32],
     http: OutboundClient,
     events: mpsc::UnboundedSender<UpstreamEvent>,
@@ -204,6 +212,7 @@ impl Upstream {
         instance: Instance,
         prefix: String,
         config: UpstreamConfig,
+        bearer: Option<Arc<dyn BearerSource>>,
         key: [u8; 32],
         http: OutboundClient,
         events: mpsc::UnboundedSender<UpstreamEvent>,
@@ -216,6 +225,7 @@ impl Upstream {
             instance,
             prefix,
             config,
+            bearer,
             key,
             http,
             events,

@@ -11,7 +11,7 @@ use rmcp::service::{ClientLifecycleMode, RunningService};
 use rmcp::transport::async_rw::AsyncRwTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::streamable_http_client::{
-    StreamableHttpClient, StreamableHttpError, StreamableHttpPostResponse,
+    AuthRequiredError, StreamableHttpClient, StreamableHttpError, StreamableHttpPostResponse,
 };
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::{ClientServiceExt, Peer, RoleClient};
@@ -20,6 +20,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 use tokio_util::sync::CancellationToken;
 
+use super::bearer::{BearerSource, MAX_AUTH_RETRIES};
 use super::client::UpstreamClient;
 use super::config::Transport;
 use super::{sse, Upstream};
@@ -251,8 +252,13 @@ pub(crate) async fn connect(upstream: &Upstream) -> Result<Connection, String> {
             if let Some(token) = &config.access_token {
                 cfg = cfg.auth_header(token.clone());
             }
-            let transport =
-                StreamableHttpClientTransport::with_client(LenientSessions(client), cfg);
+            let transport = StreamableHttpClientTransport::with_client(
+                LenientSessions {
+                    client,
+                    bearer: upstream.bearer.clone(),
+                },
+                cfg,
+            );
             let lifecycle = ClientLifecycleMode::Auto {
                 preferred_versions: vec![ProtocolVersion::V_2026_07_28],
                 legacy_version: None,
@@ -269,13 +275,18 @@ pub(crate) async fn connect(upstream: &Upstream) -> Result<Connection, String> {
             })
         }
         Transport::Sse { url } => {
+            // The legacy transport fixes its headers when the stream opens.
+            let token = match &upstream.bearer {
+                Some(bearer) => bearer.current().await?,
+                None => config.access_token.clone(),
+            };
             let (sink, stream) = tokio::time::timeout(
                 startup,
                 sse::connect(
                     &upstream.http,
                     url,
                     &config.headers,
-                    config.access_token.as_deref(),
+                    token.as_deref(),
                     config.max_message_bytes,
                 ),
             )
@@ -297,12 +308,57 @@ pub(crate) async fn connect(upstream: &Upstream) -> Result<Connection, String> {
     }
 }
 
-/// rmcp's reqwest client, except that an unknown-session answer some servers give as
-/// HTTP 400 with an id-less JSON-RPC error (server-everything does; the spec says 404)
-/// also counts as an expired session, so the session is re-created instead of the
-/// request waiting for an answer that never comes.
+/// rmcp's reqwest client, plus two things it lacks. An unknown-session answer some
+/// servers give as HTTP 400 with an id-less JSON-RPC error (server-everything does;
+/// the spec says 404) also counts as an expired session, so the session is re-created
+/// instead of the request waiting for an answer that never comes. And with a
+/// [`BearerSource`], every request carries its current token, and a 401 or 403 gets
+/// a new token from it and the request one more try (at most [`MAX_AUTH_RETRIES`]).
 #[derive(Clone)]
-struct LenientSessions(reqwest_013::Client);
+struct LenientSessions {
+    client: reqwest_013::Client,
+    bearer: Option<Arc<dyn BearerSource>>,
+}
+
+type HttpError = StreamableHttpError<reqwest_013::Error>;
+
+fn authorization_failed(why: String) -> HttpError {
+    StreamableHttpError::AuthRequired(AuthRequiredError::new(why))
+}
+
+impl LenientSessions {
+    /// Runs `send` with the current token, retrying with a new one after a refusal.
+    async fn authorized<T, F, Fut>(&self, given: Option<String>, send: F) -> Result<T, HttpError>
+    where
+        F: Fn(Option<String>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, HttpError>>,
+    {
+        let Some(bearer) = &self.bearer else {
+            return send(given).await;
+        };
+        let mut token = bearer.current().await.map_err(authorization_failed)?;
+        let mut retries = 0;
+        loop {
+            let (status, challenge) = match send(token.clone()).await {
+                Err(StreamableHttpError::AuthRequired(e)) => (401, e.www_authenticate_header),
+                Err(StreamableHttpError::InsufficientScope(e)) => (403, e.www_authenticate_header),
+                other => return other,
+            };
+            if retries == MAX_AUTH_RETRIES {
+                return Err(authorization_failed(format!(
+                    "the server still refuses (HTTP {status}) after {retries} new tokens: {challenge}"
+                )));
+            }
+            retries += 1;
+            token = Some(
+                bearer
+                    .refused(token.as_deref(), status, &challenge)
+                    .await
+                    .map_err(authorization_failed)?,
+            );
+        }
+    }
+}
 
 fn is_unknown_session_error(message: &ServerJsonRpcMessage) -> bool {
     let Ok(v) = serde_json::to_value(message) else {
@@ -339,11 +395,18 @@ impl StreamableHttpClient for LenientSessions {
         session_id: Option<Arc<str>>,
         auth_header: Option<String>,
         custom_headers: HashMap<http::HeaderName, http::HeaderValue>,
-    ) -> Result<StreamableHttpPostResponse, StreamableHttpError<Self::Error>> {
+    ) -> Result<StreamableHttpPostResponse, HttpError> {
         let had_session = session_id.is_some();
         let response = self
-            .0
-            .post_message(uri, message, session_id, auth_header, custom_headers)
+            .authorized(auth_header, |token| {
+                self.client.post_message(
+                    uri.clone(),
+                    message.clone(),
+                    session_id.clone(),
+                    token,
+                    custom_headers.clone(),
+                )
+            })
             .await;
         expired_if_unknown_session(had_session, response)
     }
@@ -356,18 +419,19 @@ impl StreamableHttpClient for LenientSessions {
         auth_header: Option<String>,
         custom_headers: HashMap<http::HeaderName, http::HeaderValue>,
         max_sse_event_size: usize,
-    ) -> Result<StreamableHttpPostResponse, StreamableHttpError<Self::Error>> {
+    ) -> Result<StreamableHttpPostResponse, HttpError> {
         let had_session = session_id.is_some();
         let response = self
-            .0
-            .post_message_with_max_sse_event_size(
-                uri,
-                message,
-                session_id,
-                auth_header,
-                custom_headers,
-                max_sse_event_size,
-            )
+            .authorized(auth_header, |token| {
+                self.client.post_message_with_max_sse_event_size(
+                    uri.clone(),
+                    message.clone(),
+                    session_id.clone(),
+                    token,
+                    custom_headers.clone(),
+                    max_sse_event_size,
+                )
+            })
             .await;
         expired_if_unknown_session(had_session, response)
     }
@@ -378,10 +442,16 @@ impl StreamableHttpClient for LenientSessions {
         session_id: Arc<str>,
         auth_header: Option<String>,
         custom_headers: HashMap<http::HeaderName, http::HeaderValue>,
-    ) -> Result<(), StreamableHttpError<Self::Error>> {
-        self.0
-            .delete_session(uri, session_id, auth_header, custom_headers)
-            .await
+    ) -> Result<(), HttpError> {
+        self.authorized(auth_header, |token| {
+            self.client.delete_session(
+                uri.clone(),
+                session_id.clone(),
+                token,
+                custom_headers.clone(),
+            )
+        })
+        .await
     }
 
     async fn get_stream(
@@ -391,10 +461,17 @@ impl StreamableHttpClient for LenientSessions {
         last_event_id: Option<String>,
         auth_header: Option<String>,
         custom_headers: HashMap<http::HeaderName, http::HeaderValue>,
-    ) -> Result<BoxStream<'static, Result<Sse, SseError>>, StreamableHttpError<Self::Error>> {
-        self.0
-            .get_stream(uri, session_id, last_event_id, auth_header, custom_headers)
-            .await
+    ) -> Result<BoxStream<'static, Result<Sse, SseError>>, HttpError> {
+        self.authorized(auth_header, |token| {
+            self.client.get_stream(
+                uri.clone(),
+                session_id.clone(),
+                last_event_id.clone(),
+                token,
+                custom_headers.clone(),
+            )
+        })
+        .await
     }
 
     async fn get_stream_with_max_sse_event_size(
@@ -405,16 +482,17 @@ impl StreamableHttpClient for LenientSessions {
         auth_header: Option<String>,
         custom_headers: HashMap<http::HeaderName, http::HeaderValue>,
         max_sse_event_size: usize,
-    ) -> Result<BoxStream<'static, Result<Sse, SseError>>, StreamableHttpError<Self::Error>> {
-        self.0
-            .get_stream_with_max_sse_event_size(
-                uri,
-                session_id,
-                last_event_id,
-                auth_header,
-                custom_headers,
+    ) -> Result<BoxStream<'static, Result<Sse, SseError>>, HttpError> {
+        self.authorized(auth_header, |token| {
+            self.client.get_stream_with_max_sse_event_size(
+                uri.clone(),
+                session_id.clone(),
+                last_event_id.clone(),
+                token,
+                custom_headers.clone(),
                 max_sse_event_size,
             )
-            .await
+        })
+        .await
     }
 }
