@@ -42,6 +42,10 @@ pub fn router(hub: Hub, mcp: &McpSettings, shutdown: CancellationToken) -> Route
     };
     Router::new()
         .nest("/api", api::router(state.clone()))
+        .route(
+            switchboard_runtime::hub::CLIENT_METADATA_PATH,
+            axum::routing::get(api::oauth::client_metadata),
+        )
         .merge(mcp::router(state.clone(), mcp, shutdown))
         .with_state(state)
 }

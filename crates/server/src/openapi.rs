@@ -18,7 +18,7 @@ use crate::api;
         api::tenants::create, api::tenants::create_user, api::tenants::me,
         api::audit::list,
         api::profiles::create, api::profiles::list, api::profiles::get_one, api::profiles::replace, api::profiles::delete,
-        api::oauth::create_app, api::oauth::list_apps, api::oauth::delete_app, api::oauth::start,
+        api::oauth::create_app, api::oauth::create_mcp_app, api::oauth::client_metadata, api::oauth::list_apps, api::oauth::delete_app, api::oauth::start,
         api::oauth::callback, api::oauth::connections, api::oauth::disconnect,
     ),
     modifiers(&BearerAuth)

@@ -813,9 +813,11 @@ async fn upstream_mcp_discovery_and_dynamic_registration() {
             &caller,
             "upstream",
             &upstream.url("/mcp"),
-            &switchboard_runtime::oauth::upstream::ClientRegistration::Dynamic {
-                client_name: "switchboard test".into(),
-            },
+            Some(
+                switchboard_runtime::oauth::upstream::ClientRegistration::Dynamic {
+                    client_name: "switchboard test".into(),
+                },
+            ),
         )
         .await
         .expect("discovered and registered");
@@ -858,9 +860,11 @@ async fn upstream_mcp_discovery_and_dynamic_registration() {
             &caller,
             "nothing",
             &format!("{}/whoami", t.rs.url),
-            &switchboard_runtime::oauth::upstream::ClientRegistration::Dynamic {
-                client_name: "x".into(),
-            },
+            Some(
+                switchboard_runtime::oauth::upstream::ClientRegistration::Dynamic {
+                    client_name: "x".into(),
+                },
+            ),
         )
         .await
         .unwrap_err();

@@ -33,8 +33,8 @@ pub use catalog::{CatalogEntry, TypeQuery};
 pub use connectors::{ConnectorInput, ConnectorPatch, ConnectorView, SECRET_PLACEHOLDER};
 pub use execute::ExecuteRequest;
 pub use oauth::{
-    CallbackOutcome, CallbackParams, OAuthAppInput, OAuthAppView, OAuthConnectionView,
-    OAuthStartInput, OAuthStartView,
+    CallbackOutcome, CallbackParams, McpOAuthAppInput, OAuthAppInput, OAuthAppView,
+    OAuthConnectionView, OAuthStartInput, OAuthStartView, CLIENT_METADATA_PATH,
 };
 pub use profiles::{glob_match, ProfileInput, ProfileView};
 pub use search::search as search_tools;

@@ -103,6 +103,24 @@ impl From<OAuthAppRecord> for OAuthAppView {
     }
 }
 
+/// Where the hub serves its client ID metadata document (its OAuth `client_id` at
+/// authorization servers that accept URL client ids).
+pub const CLIENT_METADATA_PATH: &str = "/oauth/client-metadata.json";
+
+/// `POST /api/oauth/apps/mcp`: an OAuth app for an MCP server, found from the server.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct McpOAuthAppInput {
+    pub name: String,
+    /// The MCP server's endpoint; its authorization server is discovered from it.
+    pub url: String,
+    /// A client registered by hand at the server's authorization server; without
+    /// one the hub uses its client ID metadata document or dynamic registration.
+    pub client_id: Option<String>,
+    /// Write-only: stored encrypted, never returned.
+    pub client_secret: Option<String>,
+}
+
 /// `POST /api/oauth/start`.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -294,31 +312,43 @@ impl Hub {
     }
 
     /// For an upstream MCP server behind OAuth: discovers its authorization server
-    /// (WWW-Authenticate, RFC 9728, RFC 8414), gets a client as `how` says, and
+    /// (WWW-Authenticate, RFC 9728, RFC 8414), gets a client as `how` says (or, given
+    /// `None`, as the MCP spec orders: a client ID metadata document when the server
+    /// takes one and the hub has a public https URL, else dynamic registration), and
     /// registers the OAuth app (with the server's resource indicator) the connect flow uses.
     pub async fn register_upstream_oauth_app(
         &self,
         caller: &Caller,
         name: &str,
         mcp_url: &str,
-        how: &proto::upstream::ClientRegistration,
+        how: Option<proto::upstream::ClientRegistration>,
     ) -> Result<OAuthAppView, ConnectorError> {
         caller.require_admin("registering an OAuth app")?;
         check_url("the MCP server URL", mcp_url)?;
-        let found = proto::upstream::discover_upstream(&self.inner.http, mcp_url, None)
-            .await
-            .map_err(|e| ConnectorError::invalid_input(format!("{mcp_url}: {e}")))?;
         let base = self.settings().public_url.clone().ok_or_else(|| {
             ConnectorError::invalid_input(
                 "the hub's public URL must be set (--public-url) to register with an upstream's authorization server",
             )
         })?;
-        let redirect_uri = format!("{}/api/oauth/callback", base.trim_end_matches('/'));
+        let found = proto::upstream::discover_upstream(&self.inner.http, mcp_url, None)
+            .await
+            .map_err(|e| ConnectorError::invalid_input(format!("{mcp_url}: {e}")))?;
+        let base = base.trim_end_matches('/');
+        let redirect_uri = format!("{base}/api/oauth/callback");
+        let how = how.unwrap_or_else(|| {
+            proto::upstream::ClientRegistration::choose(
+                &found.authorization_server,
+                None,
+                base.starts_with("https://")
+                    .then(|| format!("{base}{CLIENT_METADATA_PATH}")),
+                "Switchboard",
+            )
+        });
         let client = proto::upstream::register_client(
             &self.inner.http,
             &found.authorization_server,
             &redirect_uri,
-            how,
+            &how,
         )
         .await
         .map_err(|e| ConnectorError::new(ErrorCode::UpstreamError, e.to_string()))?;
@@ -343,6 +373,46 @@ impl Hub {
             .map_err(store_error)?;
         self.audit_oauth(caller, "oauth_app.create", &record.id, None);
         Ok(record.into())
+    }
+
+    /// `POST /api/oauth/apps/mcp`: [`Hub::register_upstream_oauth_app`] from the API.
+    pub async fn register_mcp_oauth_app(
+        &self,
+        caller: &Caller,
+        input: McpOAuthAppInput,
+    ) -> Result<OAuthAppView, ConnectorError> {
+        let how = match (input.client_id, input.client_secret) {
+            (Some(client_id), client_secret) => {
+                Some(proto::upstream::ClientRegistration::PreRegistered {
+                    client_id,
+                    client_secret: client_secret.filter(|s| !s.is_empty()),
+                })
+            }
+            (None, Some(_)) => {
+                return Err(ConnectorError::invalid_input(
+                    "clientSecret was given without clientId",
+                ))
+            }
+            (None, None) => None,
+        };
+        self.register_upstream_oauth_app(caller, &input.name, &input.url, how)
+            .await
+    }
+
+    /// The client ID metadata document the hub serves at [`CLIENT_METADATA_PATH`]
+    /// when its public URL is known (an authorization server fetches it).
+    pub fn client_metadata_document(&self) -> Option<Value> {
+        let base = self.settings().public_url.clone()?;
+        let base = base.trim_end_matches('/');
+        Some(serde_json::json!({
+            "client_id": format!("{base}{CLIENT_METADATA_PATH}"),
+            "client_name": "Switchboard",
+            "client_uri": base,
+            "redirect_uris": [format!("{base}/api/oauth/callback")],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "token_endpoint_auth_method": "none",
+        }))
     }
 
     pub async fn list_oauth_apps(

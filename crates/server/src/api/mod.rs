@@ -81,6 +81,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/me", get(tenants::me))
         .route("/audit", get(audit::list))
         .route("/oauth/apps", get(oauth::list_apps).post(oauth::create_app))
+        .route("/oauth/apps/mcp", post(oauth::create_mcp_app))
         .route("/oauth/apps/{id}", axum::routing::delete(oauth::delete_app))
         .route("/oauth/start", post(oauth::start))
         .route(

@@ -5,8 +5,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use switchboard_runtime::hub::{
-    CallbackOutcome, CallbackParams, OAuthAppInput, OAuthAppView, OAuthConnectionView,
-    OAuthStartInput, OAuthStartView,
+    CallbackOutcome, CallbackParams, McpOAuthAppInput, OAuthAppInput, OAuthAppView,
+    OAuthConnectionView, OAuthStartInput, OAuthStartView,
 };
 
 use super::{ok, ApiError, ApiJson, ApiOk, AuthedCaller};
@@ -24,6 +24,40 @@ pub async fn create_app(
         StatusCode::CREATED,
         state.hub.create_oauth_app(&caller, input).await?,
     ))
+}
+
+/// Register an OAuth client for an MCP server behind OAuth: its authorization server is
+/// discovered from the server (RFC 9728, RFC 8414); the client is the one given, the hub's
+/// client ID metadata document, or dynamically registered (RFC 7591).
+#[utoipa::path(post, path = "/api/oauth/apps/mcp", tag = "oauth", request_body = McpOAuthAppInput,
+    responses((status = 201, body = OAuthAppView), (status = 400), (status = 502)), security(("bearer" = [])))]
+pub async fn create_mcp_app(
+    State(state): State<AppState>,
+    AuthedCaller(caller): AuthedCaller,
+    ApiJson(input): ApiJson<McpOAuthAppInput>,
+) -> Result<ApiOk<OAuthAppView>, ApiError> {
+    Ok(ApiOk(
+        StatusCode::CREATED,
+        state.hub.register_mcp_oauth_app(&caller, input).await?,
+    ))
+}
+
+/// The hub's OAuth client ID metadata document (its `client_id` is this URL).
+#[utoipa::path(get, path = "/oauth/client-metadata.json", tag = "oauth",
+    responses((status = 200), (status = 404)))]
+pub async fn client_metadata(State(state): State<AppState>) -> Response {
+    match state.hub.client_metadata_document() {
+        Some(doc) => (
+            [(header::CACHE_CONTROL, "public, max-age=3600")],
+            axum::Json(doc),
+        )
+            .into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            axum::Json(serde_json::json!({"error": {"code": "not_found", "message": "the hub's public URL is not set (--public-url), so it has no client metadata document"}})),
+        )
+            .into_response(),
+    }
 }
 
 #[utoipa::path(get, path = "/api/oauth/apps", tag = "oauth",
