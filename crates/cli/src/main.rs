@@ -1,5 +1,6 @@
 //! The `switchboard` binary: one process serves everything.
 
+mod mcp_client;
 mod new_connector;
 mod serve;
 
@@ -109,6 +110,10 @@ enum Command {
         #[arg(long)]
         personal: bool,
     },
+    /// Connect to an MCP server with the hub's MCP client, list its tools and
+    /// optionally call one; authorizes with OAuth when the server asks (prints the
+    /// URL to open, waits for the browser's redirect on a loopback port).
+    McpClient(mcp_client::McpClientArgs),
     /// Re-encrypt every stored secret under a new master key.
     RotateKey {
         #[command(flatten)]
@@ -210,6 +215,7 @@ fn main() -> std::process::ExitCode {
                 api_key,
                 naming,
             } => serve::mcp_stdio(common, api_key, naming).await,
+            Command::McpClient(args) => mcp_client::run(args).await,
             Command::NewConnector { .. } => Ok(()),
         }
     });

@@ -38,6 +38,7 @@ use crate::framework::{Call, ClientBridge, Connector, Instance};
 use crate::http::OutboundClient;
 use client::Link;
 pub use bearer::{BearerSource, MAX_AUTH_RETRIES};
+pub use session::connect_http;
 pub use config::{spec, Transport, UpstreamConfig};
 
 /// What the hub learns from its upstreams: status to record, lists that changed.

@@ -1,6 +1,6 @@
 //! One session with an upstream: spawn or dial, handshake, run, and stop cleanly.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -24,6 +24,7 @@ use super::bearer::{BearerSource, MAX_AUTH_RETRIES};
 use super::client::UpstreamClient;
 use super::config::Transport;
 use super::{sse, Upstream};
+use crate::http::OutboundClient;
 
 const STDERR_TAIL_LINES: usize = 5;
 
@@ -234,40 +235,21 @@ pub(crate) async fn connect(upstream: &Upstream) -> Result<Connection, String> {
             }
         }
         Transport::StreamableHttp { url } => {
-            upstream.http.check_url(url).map_err(|e| e.to_string())?;
-            let client = upstream.http.mcp_http_client().map_err(|e| e.to_string())?;
-            let mut headers = HashMap::new();
-            for (k, v) in &config.headers {
-                let name = http::HeaderName::from_bytes(k.as_bytes())
-                    .map_err(|_| format!("header name '{k}' is invalid"))?;
-                let value = http::HeaderValue::from_str(v).map_err(|_| {
-                    format!("the value of header '{k}' is not a valid header value")
-                })?;
-                headers.insert(name, value);
-            }
-            let mut cfg = StreamableHttpClientTransportConfig::with_uri(url.as_str())
-                .reinit_on_expired_session(true)
-                .max_sse_event_size(config.max_message_bytes)
-                .custom_headers(headers);
-            if let Some(token) = &config.access_token {
-                cfg = cfg.auth_header(token.clone());
-            }
-            let transport = StreamableHttpClientTransport::with_client(
-                LenientSessions {
-                    client,
-                    bearer: upstream.bearer.clone(),
-                },
-                cfg,
-            );
-            let lifecycle = ClientLifecycleMode::Auto {
-                preferred_versions: vec![ProtocolVersion::V_2026_07_28],
-                legacy_version: None,
-            };
-            let service =
-                tokio::time::timeout(startup, handler.serve_with_lifecycle(transport, lifecycle))
-                    .await
-                    .map_err(|_| late())?
-                    .map_err(|e| format!("connecting to {url} failed: {e}"))?;
+            let transport = http_transport(
+                &upstream.http,
+                url,
+                &config.headers,
+                config.access_token.clone(),
+                upstream.bearer.clone(),
+                config.max_message_bytes,
+            )?;
+            let service = tokio::time::timeout(
+                startup,
+                handler.serve_with_lifecycle(transport, http_lifecycle()),
+            )
+            .await
+            .map_err(|_| late())?
+            .map_err(|e| format!("connecting to {url} failed: {e}"))?;
             Ok(Connection {
                 service,
                 child: None,
@@ -306,6 +288,71 @@ pub(crate) async fn connect(upstream: &Upstream) -> Result<Connection, String> {
             })
         }
     }
+}
+
+/// Probe `server/discover` (2026-07-28), fall back to `initialize`.
+fn http_lifecycle() -> ClientLifecycleMode {
+    ClientLifecycleMode::Auto {
+        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+        legacy_version: None,
+    }
+}
+
+/// The hub's Streamable HTTP transport: the network policy, static headers, and a
+/// fixed token or a [`BearerSource`].
+fn http_transport(
+    http: &OutboundClient,
+    url: &str,
+    headers: &BTreeMap<String, String>,
+    access_token: Option<String>,
+    bearer: Option<Arc<dyn BearerSource>>,
+    max_message_bytes: usize,
+) -> Result<StreamableHttpClientTransport<LenientSessions>, String> {
+    http.check_url(url).map_err(|e| e.to_string())?;
+    let client = http.mcp_http_client().map_err(|e| e.to_string())?;
+    let mut custom = HashMap::new();
+    for (k, v) in headers {
+        let name = http::HeaderName::from_bytes(k.as_bytes())
+            .map_err(|_| format!("header name '{k}' is invalid"))?;
+        let value = http::HeaderValue::from_str(v)
+            .map_err(|_| format!("the value of header '{k}' is not a valid header value"))?;
+        custom.insert(name, value);
+    }
+    let mut cfg = StreamableHttpClientTransportConfig::with_uri(url)
+        .reinit_on_expired_session(true)
+        .max_sse_event_size(max_message_bytes)
+        .custom_headers(custom);
+    if let Some(token) = access_token {
+        cfg = cfg.auth_header(token);
+    }
+    Ok(StreamableHttpClientTransport::with_client(
+        LenientSessions { client, bearer },
+        cfg,
+    ))
+}
+
+/// One session with a remote MCP server through the hub's HTTP client, for a caller
+/// that is not a connector (the `mcp-client` command): same transport, lifecycle and
+/// token handling as an upstream's sessions.
+pub async fn connect_http(
+    http: &OutboundClient,
+    url: &str,
+    headers: &BTreeMap<String, String>,
+    bearer: Option<Arc<dyn BearerSource>>,
+    timeout: Duration,
+) -> Result<RunningService<RoleClient, ()>, String> {
+    let transport = http_transport(
+        http,
+        url,
+        headers,
+        None,
+        bearer,
+        super::config::DEFAULT_MAX_MESSAGE_BYTES,
+    )?;
+    tokio::time::timeout(timeout, ().serve_with_lifecycle(transport, http_lifecycle()))
+        .await
+        .map_err(|_| format!("{url} did not complete the MCP handshake in {} s", timeout.as_secs()))?
+        .map_err(|e| format!("connecting to {url} failed: {e}"))
 }
 
 /// rmcp's reqwest client, plus two things it lacks. An unknown-session answer some
