@@ -12,8 +12,8 @@ use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 use switchboard_runtime::http::{NetworkPolicy, OutboundClient, OutboundConfig};
 use switchboard_runtime::oauth::upstream::{
-    begin_authorization, challenge_param, discover_upstream, finish_authorization,
-    refresh_tokens, register_client, ClientRegistration, UpstreamAuth,
+    begin_authorization, challenge_param, discover_upstream, finish_authorization, refresh_tokens,
+    register_client, ClientRegistration, UpstreamAuth,
 };
 use switchboard_runtime::oauth::{ClientAuth, TokenSet};
 use switchboard_runtime::upstream::{connect_http, BearerSource};
@@ -192,13 +192,22 @@ impl Authorizer {
             let listener = TcpListener::bind("127.0.0.1:0")
                 .await
                 .map_err(|e| format!("cannot listen for the redirect: {e}"))?;
-            let port = listener
-                .local_addr()
-                .map_err(|e| e.to_string())?
-                .port();
+            let port = listener.local_addr().map_err(|e| e.to_string())?.port();
             st.redirect = Some((listener, format!("http://127.0.0.1:{port}/callback")));
         }
-        let redirect_uri = st.redirect.as_ref().map(|r| r.1.clone()).unwrap_or_default();
+        let redirect_uri = st
+            .redirect
+            .as_ref()
+            .map(|r| r.1.clone())
+            .unwrap_or_default();
+        // A client belongs to one authorization server: a server that moved to
+        // another one (its metadata names a new issuer) gets a new registration.
+        let issuer = &auth.authorization_server.issuer;
+        let known = st.auth.as_ref().map(|a| &a.authorization_server.issuer);
+        if known.is_some_and(|k| k != issuer) {
+            st.client = None;
+            st.tokens = None;
+        }
         let client = match &st.client {
             Some(c) => c.clone(),
             None => {
@@ -208,9 +217,10 @@ impl Authorizer {
                     self.metadata_url.clone(),
                     "Switchboard mcp-client",
                 );
-                let c = register_client(&self.http, &auth.authorization_server, &redirect_uri, &how)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let c =
+                    register_client(&self.http, &auth.authorization_server, &redirect_uri, &how)
+                        .await
+                        .map_err(|e| e.to_string())?;
                 st.client = Some(c.clone());
                 c
             }

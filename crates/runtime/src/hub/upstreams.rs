@@ -15,9 +15,9 @@ use switchboard_store::model::{ConnectorRecord, Visibility};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::{store_error, Caller, ConnectorInput, Hub, Inner};
+use crate::framework::{Connector, Instance};
 use crate::oauth::upstream::challenge_param;
 use crate::oauth::TokenSet;
-use crate::framework::{Connector, Instance};
 use crate::upstream::import::{parse_mcp_config, ImportEntry};
 use crate::upstream::{BearerSource, UpstreamConfig, UpstreamEvent};
 
@@ -202,7 +202,9 @@ impl Hub {
             .await
         {
             Ok(secrets) => self.warm_upstream(record, &secrets),
-            Err(e) => tracing::warn!(connector = %record.name, error = %e, "could not restart an MCP upstream"),
+            Err(e) => {
+                tracing::warn!(connector = %record.name, error = %e, "could not restart an MCP upstream")
+            }
         }
     }
 

@@ -227,9 +227,21 @@ async fn legacy_discovery(
         .map_err(|_| OAuthError::Provider(format!("'{mcp_url}' is not a URL")))?
         .origin()
         .ascii_serialization();
-    let authorization_server = match discover(http, &origin).await {
-        Ok(meta) => meta,
-        Err(_) => AuthServerMetadata {
+    // The 2025-03-26 revision reads the metadata at the server's origin whatever
+    // issuer it names (its endpoints may live under a path).
+    let at_root = http
+        .send(
+            OutboundRequest::get(format!("{origin}/.well-known/oauth-authorization-server"))
+                .header("Accept", "application/json"),
+            None,
+        )
+        .await
+        .ok()
+        .filter(|r| r.is_success())
+        .and_then(|r| r.json::<AuthServerMetadata>().ok());
+    let authorization_server = match at_root {
+        Some(meta) => meta,
+        None => AuthServerMetadata {
             issuer: origin.clone(),
             authorization_endpoint: format!("{origin}/authorize"),
             token_endpoint: format!("{origin}/token"),
@@ -300,7 +312,12 @@ pub async fn register_client(
                 OAuthError::Provider("the authorization server offers no dynamic client registration; register a client by hand".into())
             })?;
             let method = secret_method(server);
+            // OIDC registration / SEP-837: a loopback redirect is a native app (a CLI),
+            // anything else a web app (the hub's callback).
+            let native = url::Url::parse(redirect_uri)
+                .is_ok_and(|u| matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")));
             let body = json!({
+                "application_type": if native { "native" } else { "web" },
                 "client_name": client_name,
                 "redirect_uris": [redirect_uri],
                 "grant_types": ["authorization_code", "refresh_token"],
@@ -502,12 +519,30 @@ mod tests {
 
     #[test]
     fn resource_must_name_the_server() {
-        assert!(resource_matches("http://localhost:3000/mcp", "http://localhost:3000/mcp"));
-        assert!(resource_matches("http://localhost:3000", "http://localhost:3000/mcp"));
-        assert!(resource_matches("http://localhost:3000/mcp/", "http://localhost:3000/mcp"));
-        assert!(!resource_matches("https://evil.example.com/mcp", "http://localhost:3000/mcp"));
-        assert!(!resource_matches("http://localhost:3000/other", "http://localhost:3000/mcp"));
-        assert!(!resource_matches("http://localhost:3000/mc", "http://localhost:3000/mcp"));
+        assert!(resource_matches(
+            "http://localhost:3000/mcp",
+            "http://localhost:3000/mcp"
+        ));
+        assert!(resource_matches(
+            "http://localhost:3000",
+            "http://localhost:3000/mcp"
+        ));
+        assert!(resource_matches(
+            "http://localhost:3000/mcp/",
+            "http://localhost:3000/mcp"
+        ));
+        assert!(!resource_matches(
+            "https://evil.example.com/mcp",
+            "http://localhost:3000/mcp"
+        ));
+        assert!(!resource_matches(
+            "http://localhost:3000/other",
+            "http://localhost:3000/mcp"
+        ));
+        assert!(!resource_matches(
+            "http://localhost:3000/mc",
+            "http://localhost:3000/mcp"
+        ));
     }
 
     #[test]

@@ -36,10 +36,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::framework::{Call, ClientBridge, Connector, Instance};
 use crate::http::OutboundClient;
-use client::Link;
 pub use bearer::{BearerSource, MAX_AUTH_RETRIES};
-pub use session::connect_http;
+use client::Link;
 pub use config::{spec, Transport, UpstreamConfig};
+pub use session::connect_http;
 
 /// What the hub learns from its upstreams: status to record, lists that changed.
 #[derive(Debug, Clone, PartialEq)]

@@ -349,10 +349,18 @@ pub async fn connect_http(
         bearer,
         super::config::DEFAULT_MAX_MESSAGE_BYTES,
     )?;
-    tokio::time::timeout(timeout, ().serve_with_lifecycle(transport, http_lifecycle()))
-        .await
-        .map_err(|_| format!("{url} did not complete the MCP handshake in {} s", timeout.as_secs()))?
-        .map_err(|e| format!("connecting to {url} failed: {e}"))
+    tokio::time::timeout(
+        timeout,
+        ().serve_with_lifecycle(transport, http_lifecycle()),
+    )
+    .await
+    .map_err(|_| {
+        format!(
+            "{url} did not complete the MCP handshake in {} s",
+            timeout.as_secs()
+        )
+    })?
+    .map_err(|e| format!("connecting to {url} failed: {e}"))
 }
 
 /// rmcp's reqwest client, plus two things it lacks. An unknown-session answer some
