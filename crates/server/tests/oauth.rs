@@ -874,3 +874,176 @@ async fn upstream_mcp_discovery_and_dynamic_registration() {
         err.message
     );
 }
+
+/// Runs a command of `connector` on the hub by REST and returns the envelope.
+async fn execute(hub: &TestHub, connector: &str, command: &str, params: Value) -> Value {
+    let (_, env) = hub
+        .post(
+            &format!("/api/connectors/{connector}/execute"),
+            json!({"command": command, "params": params}),
+        )
+        .await;
+    env
+}
+
+/// An `mcp` connector whose server sits behind OAuth (another hub whose /mcp trusts
+/// oidc-provider), end to end: the app is registered from the server's metadata by the
+/// API, the shared account is connected, and calls reach the server with its token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_mcp_connector_behind_oauth_calls_its_server_with_the_shared_account() {
+    if !provider_available() {
+        return;
+    }
+    let backend = backends().await.remove(0);
+    let policy = NetworkPolicy::new(vec!["127.0.0.0/8".parse().unwrap()]);
+    // Tokens live 3 s and are refreshed when less than 1 s is left.
+    let t = setup(backends().await.remove(0), 3, Duration::from_millis(1000)).await;
+    let issuer = t.provider.issuer.clone();
+    let upstream = TestHub::start_full(backend, policy, HubSettings::default(), |base| {
+        let mut rs = switchboard_server::ResourceServerSettings::new(
+            issuer.clone(),
+            format!("{base}/mcp"),
+            format!("{issuer}/jwks"),
+        );
+        rs.user_claim = "user".into();
+        switchboard_server::McpSettings {
+            resource_server: Some(rs),
+            ..Default::default()
+        }
+    })
+    .await;
+    // The provider's user is "alice"; she has a directory on the upstream hub.
+    let (s, u) = upstream
+        .post("/api/users", json!({"name": "alice", "role": "member"}))
+        .await;
+    assert!(s.is_success(), "{u}");
+    let (s, c) = upstream
+        .post(
+            "/api/connectors",
+            json!({"name": "people", "type": "directory"}),
+        )
+        .await;
+    assert!(s.is_success(), "{c}");
+
+    let server_url = upstream.url("/mcp?naming=underscore");
+    let (s, c) = t
+        .hub
+        .post(
+            "/api/connectors",
+            json!({"name": "remote", "type": "mcp", "config": {"url": server_url, "authType": "oauth"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+
+    // Before an account is connected, a call says what to do.
+    let env = execute(&t.hub, "remote", "directory_list", json!({})).await;
+    assert_eq!(env["ok"], false, "{env}");
+    assert!(env.to_string().contains("no account is connected"), "{env}");
+
+    // The OAuth app, discovered from the server (RFC 9728 → RFC 8414 → RFC 7591).
+    let (s, app) = t
+        .hub
+        .post(
+            "/api/oauth/apps/mcp",
+            json!({"name": "upstream", "url": server_url}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{app}");
+    assert_eq!(app["data"]["issuer"], issuer);
+    assert_eq!(app["data"]["resource"], upstream.url("/mcp"));
+    assert_eq!(app["data"]["provider"], "mcp");
+
+    // The hub's client ID metadata document, for servers that take URL client ids.
+    let (s, doc) = t.hub.get_anon("/oauth/client-metadata.json").await;
+    assert_eq!(s, StatusCode::OK, "{doc}");
+    assert_eq!(doc["client_id"], t.hub.url("/oauth/client-metadata.json"));
+    assert_eq!(
+        doc["redirect_uris"],
+        json!([t.hub.url("/api/oauth/callback")])
+    );
+    assert_eq!(doc["token_endpoint_auth_method"], "none");
+
+    // One session per server: a personal connection is refused with the reason.
+    let (s, v) = t
+        .hub
+        .post(
+            "/api/oauth/start",
+            json!({"connector": "remote", "app": "upstream"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v.to_string().contains("shared"), "{v}");
+
+    let auth = t
+        .start(json!({"connector": "remote", "app": "upstream", "shared": true, "scopes": ["openid", "mcp:tools"]}))
+        .await;
+    let back = t.authorize(&auth).await;
+    let (s, page) = t.callback(&back).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(page.contains("'remote'"), "{page}");
+
+    // The upstream session starts with the token; the tool answers as alice's directory.
+    let mut env = Value::Null;
+    for _ in 0..100 {
+        env = execute(&t.hub, "remote", "directory_list", json!({})).await;
+        if env["ok"] == true {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(env["ok"], true, "{env}");
+    assert!(env.to_string().contains("@acme.example"), "{env}");
+    let (_, conn) = t.hub.get("/api/connectors/remote").await;
+    assert_eq!(conn["data"]["status"], "connected", "{conn}");
+    let tokens = t.hub.db.store.clone();
+    let record = tokens
+        .get_connector_by_name(&t.hub.tenant_id, "remote")
+        .await
+        .unwrap()
+        .unwrap();
+    let set = tokens
+        .oauth_tokens(&t.hub.tenant_id, &record.id, "")
+        .await
+        .unwrap()
+        .expect("the shared token set is stored");
+    let access = set["access_token"].as_str().unwrap().to_string();
+    assert!(
+        !conn.to_string().contains(&access) && !env.to_string().contains(&access),
+        "the token is never shown"
+    );
+
+    // The token expires; the session's next request carries a refreshed one.
+    assert_eq!(count(&t.counts().await, "refresh_token"), 0);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let env = execute(&t.hub, "remote", "directory_list", json!({})).await;
+    assert_eq!(env["ok"], true, "{env}");
+    assert_eq!(
+        count(&t.counts().await, "refresh_token"),
+        1,
+        "refreshed once"
+    );
+    let (_, conn) = t.hub.get("/api/connectors/remote").await;
+    assert_eq!(conn["data"]["status"], "connected", "{conn}");
+
+    // Disconnecting stops the session; calls say how to connect again.
+    let (s, v) = t
+        .hub
+        .req_with(
+            "DELETE",
+            "/api/connectors/remote/oauth?shared=true",
+            &t.hub.admin_key,
+            None,
+        )
+        .await;
+    assert!(s.is_success(), "{v}");
+    let mut env = Value::Null;
+    for _ in 0..100 {
+        env = execute(&t.hub, "remote", "directory_list", json!({})).await;
+        if env["ok"] == false {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(env["ok"], false, "{env}");
+    assert!(env.to_string().contains("no account is connected"), "{env}");
+}

@@ -249,7 +249,7 @@ pub(crate) async fn connect(upstream: &Upstream) -> Result<Connection, String> {
             )
             .await
             .map_err(|_| late())?
-            .map_err(|e| format!("connecting to {url} failed: {e}"))?;
+            .map_err(|e| handshake_failure(url, &e))?;
             Ok(Connection {
                 service,
                 child: None,
@@ -287,6 +287,15 @@ pub(crate) async fn connect(upstream: &Upstream) -> Result<Connection, String> {
                 stderr_tail: Arc::default(),
             })
         }
+    }
+}
+
+/// Why a handshake failed, in words: an authorization refusal carries its challenge
+/// (or, from a [`BearerSource`], why it has no token), which rmcp's message drops.
+fn handshake_failure(url: &str, e: &rmcp::service::ClientInitializeError) -> String {
+    match e.auth_challenge() {
+        Some(why) => format!("{url} requires authorization: {why}"),
+        None => format!("connecting to {url} failed: {e}"),
     }
 }
 
@@ -360,7 +369,7 @@ pub async fn connect_http(
             timeout.as_secs()
         )
     })?
-    .map_err(|e| format!("connecting to {url} failed: {e}"))
+    .map_err(|e| handshake_failure(url, &e))
 }
 
 /// rmcp's reqwest client, plus two things it lacks. An unknown-session answer some
