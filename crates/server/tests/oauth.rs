@@ -437,6 +437,8 @@ async fn revoked_grant_becomes_expired_with_a_reconnect_hint() {
 
         let (_, conn) = t.hub.get("/api/connectors/api").await;
         assert_eq!(conn["data"]["status"], "expired", "{label}: {conn}");
+        assert_eq!(conn["data"]["account"]["uses"], "shared", "{conn}");
+        assert_eq!(conn["data"]["account"]["status"], "expired", "{conn}");
         let (_, conns) = t.hub.get("/api/connectors/api/oauth").await;
         assert_eq!(conns["data"][0]["status"], "expired", "{conns}");
         assert!(conns["data"][0]["statusReason"]
@@ -448,6 +450,23 @@ async fn revoked_grant_becomes_expired_with_a_reconnect_hint() {
         // Reconnecting fixes it.
         t.connect(json!({"connector": "api", "shared": true})).await;
         assert_eq!(t.whoami().await["ok"], true, "{label}");
+        let (_, conn) = t.hub.get("/api/connectors/api").await;
+        assert_eq!(
+            conn["data"]["account"],
+            json!({"uses": "shared", "status": "connected", "statusReason": null}),
+            "{label}"
+        );
+        // The viewer's own account comes first, for calls and in the view.
+        t.connect(json!({"connector": "api"})).await;
+        let (_, list) = t.hub.get("/api/connectors").await;
+        let api = list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "api")
+            .unwrap();
+        assert_eq!(api["account"]["uses"], "own", "{label}: {api}");
+        assert_eq!(api["account"]["status"], "connected", "{label}: {api}");
     }
 }
 
@@ -935,7 +954,9 @@ async fn an_mcp_connector_behind_oauth_calls_its_server_with_the_shared_account(
         .await;
     assert_eq!(s, StatusCode::CREATED, "{c}");
 
-    // Before an account is connected, a call says what to do.
+    // Before an account is connected, the view and a call say what to do.
+    let (_, conn) = t.hub.get("/api/connectors/remote").await;
+    assert_eq!(conn["data"]["account"]["status"], "not_connected", "{conn}");
     let env = execute(&t.hub, "remote", "directory_list", json!({})).await;
     assert_eq!(env["ok"], false, "{env}");
     assert!(env.to_string().contains("no account is connected"), "{env}");

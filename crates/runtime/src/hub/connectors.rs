@@ -83,6 +83,9 @@ pub struct ConnectorView {
     pub mock_scenario: Option<String>,
     /// The MCP tool names this connector contributes.
     pub tools: Vec<String>,
+    /// For a connector that uses OAuth: the account the viewer's calls would use.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<super::oauth::AccountView>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -219,6 +222,7 @@ impl Hub {
             status_at: r.status_at.map(rfc3339),
             mock_scenario: r.mock_scenario,
             tools,
+            account: None,
             created_at: rfc3339(r.created_at),
             updated_at: rfc3339(r.updated_at),
         }
@@ -319,7 +323,12 @@ impl Hub {
                 .connector_secrets(&r.tenant_id, &r.id)
                 .await
                 .map_err(store_error)?;
-            out.push(self.view(spec.as_ref(), r, &secrets));
+            let account = self
+                .account_view(caller, &r, spec.as_ref(), &secrets)
+                .await?;
+            let mut view = self.view(spec.as_ref(), r, &secrets);
+            view.account = account;
+            out.push(view);
         }
         Ok(out)
     }
@@ -340,7 +349,12 @@ impl Hub {
             .connector_secrets(&r.tenant_id, &r.id)
             .await
             .map_err(store_error)?;
-        Ok(self.view(spec.as_ref(), r, &secrets))
+        let account = self
+            .account_view(caller, &r, spec.as_ref(), &secrets)
+            .await?;
+        let mut view = self.view(spec.as_ref(), r, &secrets);
+        view.account = account;
+        Ok(view)
     }
 
     pub async fn create_connector(

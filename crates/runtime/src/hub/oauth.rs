@@ -177,6 +177,19 @@ impl From<OAuthConnectionRecord> for OAuthConnectionView {
     }
 }
 
+/// Which connected account a viewer's calls of a connector would use, and its state
+/// (a per-user connection's state is the viewer's own, not the connector's).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountView {
+    /// `own` (the viewer's connection), `shared` (the connector's) or `none`.
+    pub uses: String,
+    /// `connected`, `expired` or `not_connected`.
+    pub status: String,
+    /// Why it is not usable, and how to fix it.
+    pub status_reason: Option<String>,
+}
+
 /// What the callback did, for the page the browser shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallbackOutcome {
@@ -956,6 +969,57 @@ impl Hub {
             }
             Err(RefreshFailure::Other(e)) => Err(e),
         }
+    }
+
+    /// For a connector that uses OAuth (and has no credentials of its own): which
+    /// account `caller`'s calls would use and its state, as `oauth_token_for_call`
+    /// would choose it.
+    pub(crate) async fn account_view(
+        &self,
+        caller: &Caller,
+        record: &ConnectorRecord,
+        spec: Option<&switchboard_contract::ConnectorSpec>,
+        secrets: &Map<String, Value>,
+    ) -> Result<Option<AccountView>, ConnectorError> {
+        let Some(spec) = spec else { return Ok(None) };
+        let oauth_type = record.config.get("authType").and_then(Value::as_str) == Some("oauth");
+        let own_credentials = !secrets.is_empty() && !oauth_type;
+        if own_credentials || !Self::uses_oauth(record, spec) {
+            return Ok(None);
+        }
+        let mcp = spec.execution_model == switchboard_contract::ExecutionModel::Mcp;
+        let owners: &[(&str, &str)] = if mcp {
+            &[(SHARED_CONNECTION, "shared")]
+        } else {
+            &[
+                (caller.user_id.as_str(), "own"),
+                (SHARED_CONNECTION, "shared"),
+            ]
+        };
+        for (user, uses) in owners {
+            if let Some(c) = self
+                .store()
+                .get_oauth_connection(&record.tenant_id, &record.id, user)
+                .await
+                .map_err(store_error)?
+            {
+                return Ok(Some(AccountView {
+                    uses: (*uses).into(),
+                    status: c.status,
+                    status_reason: c.status_reason,
+                }));
+            }
+        }
+        Ok(Some(AccountView {
+            uses: "none".into(),
+            status: "not_connected".into(),
+            status_reason: Some(if mcp {
+                "an admin connects the shared account: POST /api/oauth/start with shared: true"
+                    .into()
+            } else {
+                "connect your account: POST /api/oauth/start, then open the authorizationUrl".into()
+            }),
+        }))
     }
 
     /// The access token of a connector's shared connection, for an upstream MCP
