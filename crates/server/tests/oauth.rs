@@ -1068,3 +1068,99 @@ async fn an_mcp_connector_behind_oauth_calls_its_server_with_the_shared_account(
     assert_eq!(env["ok"], false, "{env}");
     assert!(env.to_string().contains("no account is connected"), "{env}");
 }
+
+/// GitHub does not do RFC 7009: disconnecting deletes the grant with
+/// `DELETE /applications/{client_id}/grant`, Basic credentials and the token in JSON.
+#[tokio::test]
+async fn disconnecting_a_github_account_deletes_its_grant() {
+    use switchboard_store::oauth::OAuthConnectionRecord;
+    let backend = backends().await.remove(0);
+    let policy = NetworkPolicy::new(vec!["127.0.0.0/8".parse().unwrap()]);
+    let hub = TestHub::start_with(backend, policy, HubSettings::default()).await;
+    let seen: Arc<std::sync::Mutex<Vec<(String, String, Value)>>> = Arc::default();
+    let log = seen.clone();
+    let app = axum::Router::new().route(
+        "/applications/{client_id}/grant",
+        axum::routing::delete(
+            move |axum::extract::Path(id): axum::extract::Path<String>,
+                  headers: axum::http::HeaderMap,
+                  axum::Json(body): axum::Json<Value>| {
+                let log = log.clone();
+                async move {
+                    let auth = headers
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_string();
+                    log.lock().unwrap().push((id, auth, body));
+                    axum::http::StatusCode::NO_CONTENT
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let github = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let (s, v) = hub
+        .post(
+            "/api/oauth/apps",
+            json!({"name": "gh", "provider": "github", "clientId": "Iv1.abc", "clientSecret": "gh-secret",
+                   "revocationUrl": format!("{github}/applications/{{client_id}}/grant")}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let app_id = v["data"]["id"].as_str().unwrap().to_string();
+    let (s, c) = hub
+        .post(
+            "/api/connectors",
+            json!({"name": "gh", "type": "github", "config": {}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    let connector_id = c["data"]["id"].as_str().unwrap().to_string();
+    hub.db
+        .store
+        .save_oauth_connection(
+            &OAuthConnectionRecord {
+                tenant_id: hub.tenant_id.clone(),
+                connector_id,
+                user_id: String::new(),
+                app_id,
+                status: "connected".into(),
+                status_reason: None,
+                scope: Some("repo".into()),
+                resource: None,
+                expires_at: None,
+                connected_at: 0,
+                updated_at: 0,
+            },
+            &json!({"access_token": "gho_live_token", "token_type": "bearer"}),
+        )
+        .await
+        .unwrap();
+
+    let (s, v) = hub
+        .req_with(
+            "DELETE",
+            "/api/connectors/gh/oauth?shared=true",
+            &hub.admin_key,
+            None,
+        )
+        .await;
+    assert!(s.is_success(), "{v}");
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "one grant deletion: {seen:?}");
+    let (id, auth, body) = &seen[0];
+    assert_eq!(id, "Iv1.abc");
+    assert_eq!(
+        auth,
+        &format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("Iv1.abc:gh-secret")
+        )
+    );
+    assert_eq!(body, &json!({"access_token": "gho_live_token"}));
+    let (_, conns) = hub.get("/api/connectors/gh/oauth").await;
+    assert_eq!(conns["data"], json!([]), "the connection is forgotten");
+}

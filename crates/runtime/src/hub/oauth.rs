@@ -831,8 +831,12 @@ impl Hub {
                         Some(r) => (r.as_str(), "refresh_token"),
                         None => (t.access_token.as_str(), "access_token"),
                     };
-                    if let Err(e) = proto::revoke(&self.inner.http, url, &client, token, hint).await
-                    {
+                    let revoked = if app.provider == "github" {
+                        proto::revoke_github(&self.inner.http, url, &client, &t.access_token).await
+                    } else {
+                        proto::revoke(&self.inner.http, url, &client, token, hint).await
+                    };
+                    if let Err(e) = revoked {
                         tracing::warn!(connector = %record.name, error = %e, "token revocation failed; the connection is forgotten anyway");
                     }
                 }

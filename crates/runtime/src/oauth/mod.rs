@@ -65,7 +65,8 @@ pub const PRESETS: &[ProviderPreset] = &[
         provider: "github",
         authorization_url: "https://github.com/login/oauth/authorize",
         token_url: "https://github.com/login/oauth/access_token",
-        revocation_url: None,
+        // Not RFC 7009: DELETE /applications/{client_id}/grant (see `revoke_github`).
+        revocation_url: Some("https://api.github.com/applications/{client_id}/grant"),
         default_scopes: &["repo", "read:org"],
         extra_params: &[],
         supports_resource: false,
@@ -364,6 +365,35 @@ pub async fn revoke(
     } else {
         Err(OAuthError::Provider(format!(
             "the revocation endpoint answered HTTP {}",
+            resp.status
+        )))
+    }
+}
+
+/// GitHub's revocation, which is not RFC 7009: `DELETE /applications/{client_id}/grant`
+/// with the app's Basic credentials and the access token in a JSON body; it removes the
+/// whole grant. <https://docs.github.com/en/rest/apps/oauth-applications#delete-an-app-authorization>
+pub async fn revoke_github(
+    http: &OutboundClient,
+    url_template: &str,
+    client: &ClientAuth,
+    access_token: &str,
+) -> Result<(), OAuthError> {
+    let secret = client.client_secret.as_deref().ok_or_else(|| {
+        OAuthError::Provider("GitHub revocation needs the app's client secret".into())
+    })?;
+    let url = url_template.replace("{client_id}", &form_encode(&client.client_id));
+    let req = OutboundRequest::delete(url)
+        .header("Accept", "application/vnd.github+json")
+        .basic(&client.client_id, secret)
+        .json(serde_json::json!({"access_token": access_token}));
+    let resp = http.send(req, None).await.map_err(outbound)?;
+    // 204: revoked; 404: already gone.
+    if resp.is_success() || resp.status == 404 {
+        Ok(())
+    } else {
+        Err(OAuthError::Provider(format!(
+            "GitHub's grant endpoint answered HTTP {}",
             resp.status
         )))
     }
