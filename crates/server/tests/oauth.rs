@@ -792,6 +792,28 @@ async fn a_provider_that_is_down_or_answers_garbage_is_refused() {
     assert!(!v.to_string().contains("s3cret-value"));
 }
 
+/// A hub whose /mcp accepts the provider's access tokens (an MCP server behind OAuth),
+/// naming the user by `user_claim`.
+async fn protected_mcp_hub(issuer: &str, user_claim: &str) -> TestHub {
+    let backend = backends().await.remove(0);
+    let policy = NetworkPolicy::new(vec!["127.0.0.0/8".parse().unwrap()]);
+    let issuer = issuer.to_string();
+    let user_claim = user_claim.to_string();
+    TestHub::start_full(backend, policy, HubSettings::default(), |base| {
+        let mut rs = switchboard_server::ResourceServerSettings::new(
+            issuer.clone(),
+            format!("{base}/mcp"),
+            format!("{issuer}/jwks"),
+        );
+        rs.user_claim = user_claim.clone();
+        switchboard_server::McpSettings {
+            resource_server: Some(rs),
+            ..Default::default()
+        }
+    })
+    .await
+}
+
 /// The library for MCP upstreams: discovery from a protected MCP server (here a hub
 /// whose /mcp trusts oidc-provider), dynamic registration, then the connect flow with
 /// the registered client gives a token that server accepts.
@@ -800,24 +822,10 @@ async fn upstream_mcp_discovery_and_dynamic_registration() {
     if !provider_available() {
         return;
     }
-    let backend = backends().await.remove(0);
-    let policy = NetworkPolicy::new(vec!["127.0.0.0/8".parse().unwrap()]);
     // The client hub first (the provider needs its redirect URI for the static client).
     let t = setup(backends().await.remove(0), 3600, Duration::from_secs(60)).await;
     let issuer = t.provider.issuer.clone();
-    let upstream = TestHub::start_full(backend, policy, HubSettings::default(), |base| {
-        let mut rs = switchboard_server::ResourceServerSettings::new(
-            issuer.clone(),
-            format!("{base}/mcp"),
-            format!("{issuer}/jwks"),
-        );
-        rs.user_claim = "sub".into();
-        switchboard_server::McpSettings {
-            resource_server: Some(rs),
-            ..Default::default()
-        }
-    })
-    .await;
+    let upstream = protected_mcp_hub(&issuer, "sub").await;
     let caller = t
         .hub
         .hub
@@ -913,24 +921,10 @@ async fn an_mcp_connector_behind_oauth_calls_its_server_with_the_shared_account(
     if !provider_available() {
         return;
     }
-    let backend = backends().await.remove(0);
-    let policy = NetworkPolicy::new(vec!["127.0.0.0/8".parse().unwrap()]);
     // Tokens live 3 s and are refreshed when less than 1 s is left.
     let t = setup(backends().await.remove(0), 3, Duration::from_millis(1000)).await;
     let issuer = t.provider.issuer.clone();
-    let upstream = TestHub::start_full(backend, policy, HubSettings::default(), |base| {
-        let mut rs = switchboard_server::ResourceServerSettings::new(
-            issuer.clone(),
-            format!("{base}/mcp"),
-            format!("{issuer}/jwks"),
-        );
-        rs.user_claim = "user".into();
-        switchboard_server::McpSettings {
-            resource_server: Some(rs),
-            ..Default::default()
-        }
-    })
-    .await;
+    let upstream = protected_mcp_hub(&issuer, "user").await;
     // The provider's user is "alice"; she has a directory on the upstream hub.
     let (s, u) = upstream
         .post("/api/users", json!({"name": "alice", "role": "member"}))
