@@ -206,16 +206,7 @@ pub async fn dispatch(
 }
 
 fn d_fields(params: &Map<String, Value>) -> Vec<String> {
-    params
-        .get(FIELDS)
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
+    crate::framework::string_list(params.get(FIELDS))
 }
 
 struct Prepared {

@@ -129,6 +129,11 @@ impl Call {
     pub fn str_param(&self, name: &str) -> Option<&str> {
         self.params.get(name).and_then(Value::as_str)
     }
+    /// The `fields` standard input: the fields the caller will keep, so a handler can
+    /// ask its vendor for only those (the dispatcher projects the result either way).
+    pub fn fields(&self) -> Vec<String> {
+        string_list(self.params.get(switchboard_contract::standard::FIELDS))
+    }
     /// The `limit` standard input, bounded by the connector's own maximum.
     pub fn limit(&self, default: usize, max: usize) -> usize {
         self.params
@@ -369,4 +374,17 @@ impl Registry {
     pub fn seeded_types(&self) -> &[Value] {
         &self.seeds
     }
+}
+
+/// The strings of a JSON array (other items and non-arrays give nothing).
+pub fn string_list(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -437,7 +437,7 @@ impl Store {
         .transpose()
     }
 
-    /// Connections of a connector: the shared one and, when `user_id` is given, that user's.
+    /// Every connection of a connector: the shared one (`user_id` empty) and each user's.
     pub async fn list_oauth_connections(
         &self,
         tenant_id: &str,

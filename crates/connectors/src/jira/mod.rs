@@ -255,19 +255,6 @@ fn jira_fields_for(projection: &[String]) -> Vec<String> {
     out
 }
 
-fn projection(call: &Call) -> Vec<String> {
-    call.params
-        .get("fields")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 async fn myself(
     call: &Call,
 ) -> Result<
@@ -356,7 +343,7 @@ fn issue_key(call: &Call) -> Result<String, ConnectorError> {
 async fn get_issue(call: Call) -> Outcome {
     let c = Client::from_call(&call, "jira", VENDOR)?;
     let key = issue_key(&call)?;
-    let mut fields = jira_fields_for(&projection(&call));
+    let mut fields = jira_fields_for(&call.fields());
     for extra in ["description", "comment", "duedate"] {
         if !fields.iter().any(|f| f == extra) {
             fields.push(extra.into());
@@ -394,7 +381,7 @@ async fn search_issues(call: Call) -> Outcome {
     };
     let limit = call.limit(50, 100);
     let mut body =
-        json!({"jql": jql, "maxResults": limit, "fields": jira_fields_for(&projection(&call))});
+        json!({"jql": jql, "maxResults": limit, "fields": jira_fields_for(&call.fields())});
     if let Some(t) = &token {
         body["nextPageToken"] = json!(t);
     }

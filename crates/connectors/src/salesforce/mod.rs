@@ -206,17 +206,12 @@ async fn describe_object(call: Call) -> Outcome {
 async fn get_record(call: Call) -> Outcome {
     let c = Client::from_call(&call)?;
     let (o, id) = (object(&call)?, record_id(&call)?);
+    // A nested projection (`Owner.Name`) needs its top-level field.
     let wanted: Vec<String> = call
-        .params
-        .get("fields")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(|s| s.split('.').next().unwrap_or(s).to_string())
-                .collect()
-        })
-        .unwrap_or_default();
+        .fields()
+        .iter()
+        .map(|s| s.split('.').next().unwrap_or(s).to_string())
+        .collect();
     let mut path = format!("/sobjects/{o}/{id}");
     if !wanted.is_empty() {
         if let Some(bad) = wanted

@@ -36,11 +36,14 @@ pub struct TypeQuery {
     pub enabled_only: bool,
 }
 
-fn record_from_spec(
+/// The catalog row of a type: its spec's columns plus what only the caller knows.
+pub(super) fn type_record(
     spec: &ConnectorSpec,
-    existing: Option<&ConnectorTypeRecord>,
+    builtin: bool,
+    enabled: bool,
+    created_at: i64,
+    definition: Value,
 ) -> ConnectorTypeRecord {
-    let now = switchboard_store::now_ms();
     ConnectorTypeRecord {
         id: spec.name.clone(),
         name: spec.name.clone(),
@@ -54,14 +57,27 @@ fn record_from_spec(
         requires_oauth: spec.requires_oauth,
         oauth_provider: spec.oauth_provider.clone(),
         docs_url: spec.docs_url.clone(),
-        // An admin's decision to disable a built-in survives upgrades.
-        enabled: existing.is_none_or(|e| e.enabled),
-        builtin: true,
+        enabled,
+        builtin,
         spec: serde_json::to_value(spec).unwrap_or(Value::Null),
-        created_at: existing.map_or(now, |e| e.created_at),
-        updated_at: now,
-        definition: Value::Null,
+        created_at,
+        updated_at: switchboard_store::now_ms(),
+        definition,
     }
+}
+
+fn record_from_spec(
+    spec: &ConnectorSpec,
+    existing: Option<&ConnectorTypeRecord>,
+) -> ConnectorTypeRecord {
+    type_record(
+        spec,
+        true,
+        // An admin's decision to disable a built-in survives upgrades.
+        existing.is_none_or(|e| e.enabled),
+        existing.map_or_else(switchboard_store::now_ms, |e| e.created_at),
+        Value::Null,
+    )
 }
 
 impl Hub {

@@ -81,19 +81,7 @@ impl Hub {
                 upstreams.push((r, executor));
                 continue;
             }
-            for c in &executor.spec().commands {
-                let Ok(name) = tool_name(&r.tool_prefix, &c.name) else {
-                    continue;
-                };
-                tools.push(ToolEntry {
-                    name,
-                    connector_id: r.id.clone(),
-                    connector_name: r.name.clone(),
-                    connector_description: r.description.clone(),
-                    type_id: r.type_id.clone(),
-                    command: c.clone(),
-                });
-            }
+            push_tools(&mut tools, &r, executor.spec());
         }
         // MCP servers list their own tools; those not up within the wait are left out
         // (their status says why) and join with a list-changed notification.
@@ -112,19 +100,8 @@ impl Hub {
         }))
         .await;
         for ((r, _), view) in upstreams.iter().zip(views) {
-            let Some(view) = view else { continue };
-            for c in &view.spec().commands {
-                let Ok(name) = tool_name(&r.tool_prefix, &c.name) else {
-                    continue;
-                };
-                tools.push(ToolEntry {
-                    name,
-                    connector_id: r.id.clone(),
-                    connector_name: r.name.clone(),
-                    connector_description: r.description.clone(),
-                    type_id: r.type_id.clone(),
-                    command: c.clone(),
-                });
+            if let Some(view) = view {
+                push_tools(&mut tools, r, view.spec());
             }
         }
         tools.sort_by(|a, b| a.name.cmp(&b.name));
@@ -171,5 +148,27 @@ impl Hub {
             }
         }
         out
+    }
+}
+
+/// One tool per command of `spec`, named under the connector's prefix (a name over the
+/// length limit is left out).
+fn push_tools(
+    tools: &mut Vec<ToolEntry>,
+    r: &switchboard_store::model::ConnectorRecord,
+    spec: &switchboard_contract::ConnectorSpec,
+) {
+    for c in &spec.commands {
+        let Ok(name) = tool_name(&r.tool_prefix, &c.name) else {
+            continue;
+        };
+        tools.push(ToolEntry {
+            name,
+            connector_id: r.id.clone(),
+            connector_name: r.name.clone(),
+            connector_description: r.description.clone(),
+            type_id: r.type_id.clone(),
+            command: c.clone(),
+        });
     }
 }

@@ -558,25 +558,11 @@ fn model_definition(input: &ConnectorTypeInput, current: &Value) -> Value {
 }
 
 fn record_from_draft(draft: &TypeDraft, created_at: i64, enabled: bool) -> ConnectorTypeRecord {
-    let spec = &draft.spec;
-    ConnectorTypeRecord {
-        id: spec.name.clone(),
-        name: spec.name.clone(),
-        version: spec.version.clone(),
-        description: spec.description.clone(),
-        category: spec.category.clone(),
-        tags: spec.tags.clone(),
-        tool_prefix: spec.tool_prefix.clone(),
-        execution_model: spec.execution_model.as_str().to_string(),
-        scopes: spec.scopes.clone(),
-        requires_oauth: spec.requires_oauth,
-        oauth_provider: spec.oauth_provider.clone(),
-        docs_url: spec.docs_url.clone(),
+    super::catalog::type_record(
+        &draft.spec,
+        false,
         enabled,
-        builtin: false,
-        spec: serde_json::to_value(spec).unwrap_or(Value::Null),
         created_at,
-        updated_at: switchboard_store::now_ms(),
-        definition: draft.definition.clone(),
-    }
+        draft.definition.clone(),
+    )
 }

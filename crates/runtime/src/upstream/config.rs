@@ -125,16 +125,7 @@ impl UpstreamConfig {
                         "transport stdio needs `command`, e.g. \"npx\"",
                     ));
                 };
-                let args = config
-                    .get("args")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_string)
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let args = crate::framework::string_list(config.get("args"));
                 Transport::Stdio {
                     command: command.to_string(),
                     args,
