@@ -146,6 +146,24 @@ async fn status_of(h: &TestHub, name: &str) -> (String, String) {
     )
 }
 
+/// Waits (up to 60 s) for a server to start. A cold `node` or `uvx` start on a loaded
+/// machine can take longer than the hub's 5 s list wait, which the tests of listing
+/// do not mean to measure (`broken_upstreams…` covers the wait itself).
+async fn connected(h: &TestHub, name: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, reason) = status_of(h, name).await;
+        if status == "connected" {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name} did not start: {status} {reason}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test]
 async fn stdio_servers_are_listed_called_read_and_prompted() {
     let Some(s) = servers("stdio_servers_are_listed_called_read_and_prompted") else {
@@ -163,6 +181,8 @@ async fn stdio_servers_are_listed_called_read_and_prompted() {
         .await;
     assert_eq!(st, StatusCode::OK, "{report}");
     assert_eq!(report["data"]["created"], 1, "{report}");
+    connected(&h, "everything").await;
+    connected(&h, "time").await;
 
     let mut mcp = Mcp::new(&h, "/mcp", LEGACY);
     mcp.initialize().await;
@@ -314,6 +334,7 @@ async fn a_killed_upstream_fails_the_call_clearly_and_the_next_call_works() {
         json!({"command": "sh", "args": ["-c", script]}),
     )
     .await;
+    connected(&h, "everything").await;
     let mut mcp = Mcp::new(&h, "/mcp", LEGACY);
     mcp.initialize().await;
     assert_eq!(
@@ -504,6 +525,8 @@ async fn http_and_sse_upstreams_work_and_survive_an_upstream_restart() {
         json!({"transport": "sse", "url": format!("http://127.0.0.1:{sse_port}/sse")}),
     )
     .await;
+    connected(&h, "remote").await;
+    connected(&h, "legacy").await;
 
     let mcp = Mcp::new(&h, "/mcp", CURRENT);
     let names = mcp.tool_names().await;
@@ -543,6 +566,7 @@ async fn a_pool_runs_that_many_processes_and_disabling_stops_them() {
         json!({"command": "sh", "args": ["-c", script], "poolSize": 3}),
     )
     .await;
+    connected(&h, "pool").await;
     let mcp = Mcp::new(&h, "/mcp", CURRENT);
     for i in 0..6 {
         let r = call(&mcp, "pool.echo", json!({"message": format!("m{i}")})).await;
